@@ -139,9 +139,11 @@ impl TestCa {
         let now = OffsetDateTime::now_utc();
         leaf_params.not_before = now + Duration::seconds(options.leaf_validity.0);
         leaf_params.not_after = now + Duration::seconds(options.leaf_validity.1);
-        let leaf_key = rcgen_key(leaf_slot);
+        // ring refuses keys under 2048 bits even as a certificate's subject, so the leaf's public
+        // key is handed to rcgen as plain PKCS#1 bytes.
+        let leaf_public = RsaPublic(key(leaf_slot).public_pkcs1.clone());
         let leaf = leaf_params
-            .signed_by(&leaf_key, &inter_issuer)
+            .signed_by(&leaf_public, &inter_issuer)
             .expect("leaf");
         TestCa {
             root,
@@ -220,11 +222,39 @@ impl TestCa {
             _ => &RSA_PKCS1_SHA256,
         };
         let input = format!("{}.{}", b64url(header), b64url(claims));
-        let pair = RsaKeyPair::from_pkcs8(&key(self.leaf_slot).pkcs8).expect("ring key");
-        let mut sig = vec![0; pair.public().modulus_len()];
-        pair.sign(padding, &SystemRandom::new(), input.as_bytes(), &mut sig)
-            .expect("sign");
+        let sig = match RsaKeyPair::from_pkcs8(&key(self.leaf_slot).pkcs8) {
+            Ok(pair) => {
+                let mut sig = vec![0; pair.public().modulus_len()];
+                pair.sign(padding, &SystemRandom::new(), input.as_bytes(), &mut sig)
+                    .expect("sign");
+                sig
+            }
+            // ring will not sign with a weak key: the RustCrypto implementation will.
+            Err(_) => {
+                use rsa::pkcs8::DecodePrivateKey as _;
+                use sha2::Digest as _;
+                let private =
+                    rsa::RsaPrivateKey::from_pkcs8_der(&key(self.leaf_slot).pkcs8).expect("key");
+                let digest = sha2::Sha256::digest(input.as_bytes());
+                private
+                    .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest)
+                    .expect("sign")
+            }
+        };
         format!("{input}.{}", b64url(&sig))
+    }
+}
+
+/// An RSA public key (PKCS#1 DER) as rcgen's certificate subject key.
+struct RsaPublic(Vec<u8>);
+
+impl rcgen::PublicKeyData for RsaPublic {
+    fn der_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &PKCS_RSA_SHA256
     }
 }
 
