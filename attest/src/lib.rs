@@ -31,6 +31,7 @@
 
 mod claims;
 mod clock;
+mod inspect;
 mod issuer;
 mod json;
 mod jwks;
@@ -42,6 +43,7 @@ mod verify;
 
 pub use claims::{Claims, ConfidentialSpace, Container, Gce, OneOrMany, Submods};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use inspect::{CertificateSummary, Inspection, inspect};
 pub use issuer::{
     IssuerError, LocalIssuer, MAX_AUDIENCE_BYTES, MAX_NONCE_BYTES, MAX_NONCES, MIN_NONCE_BYTES,
     MintRequest, TOKEN_LIFETIME_SECONDS,

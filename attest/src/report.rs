@@ -194,6 +194,12 @@ pub struct Rejection {
 }
 
 impl Rejection {
+    pub(crate) fn from_step((check, detail): (Check, String)) -> Self {
+        let mut report = Report::new();
+        report.record(check, Outcome::Failed(detail));
+        Rejection::from_report(report)
+    }
+
     pub(crate) fn from_report(report: Report) -> Self {
         let report = report.finish();
         let (check, detail) = match report.first_failure() {

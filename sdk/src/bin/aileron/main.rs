@@ -1,1 +1,54 @@
-fn main() {}
+//! `aileron`: the command-line client of Aileron.
+//!
+//! Exit codes: 0 success, 1 a verification or request was refused (one line says why),
+//! 2 a usage error (bad flags, unreadable files, an invalid policy).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod attest_cmd;
+
+#[derive(Parser)]
+#[command(
+    name = "aileron",
+    version,
+    about = "Aileron: credentials used by agents, held only by an attested enclave"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify, inspect and write policies for Confidential Space attestation tokens.
+    #[command(subcommand)]
+    Attest(attest_cmd::AttestCommand),
+}
+
+/// How a command ended; mapped to the exit code once, here.
+pub(crate) enum Failure {
+    /// Refused (exit 1): the line is printed as is.
+    Refused(String),
+    /// Usage error (exit 2).
+    Usage(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Attest(cmd) => attest_cmd::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Refused(line)) => {
+            println!("{line}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
