@@ -1,7 +1,6 @@
 //! Typed Confidential Space claims, as Google's tokens carry them (see the test vectors).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 /// A claim that is one string or an array of strings (`aud`, `eat_nonce`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,10 +118,10 @@ pub struct ConfidentialSpace {
 }
 
 impl Claims {
-    /// Types the claims; a missing claim or a claim of the wrong JSON type is an error.
-    pub(crate) fn from_map(map: &Map<String, Value>) -> Result<Claims, String> {
-        // Deserializing from a borrowed map avoids cloning the whole document.
-        Claims::deserialize(MapRef(map)).map_err(|e| e.to_string())
+    /// Types the claims from their JSON bytes; a missing claim or a claim of the wrong JSON
+    /// type is an error. (Duplicate keys are refused before this, by [`crate::json`].)
+    pub(crate) fn from_slice(bytes: &[u8]) -> Result<Claims, String> {
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
     }
 
     /// The support attributes, empty when the token has none.
@@ -134,38 +133,16 @@ impl Claims {
     }
 }
 
-/// Adapts `&Map` to a serde deserializer (serde_json implements it for `&Value` only).
-struct MapRef<'a>(&'a Map<String, Value>);
-
-impl<'de> serde::Deserializer<'de> for MapRef<'de> {
-    type Error = serde_json::Error;
-
-    fn deserialize_any<V: serde::de::Visitor<'de>>(
-        self,
-        visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        serde::de::value::MapDeserializer::new(self.0.iter().map(|(k, v)| (k.as_str(), v)))
-            .deserialize_any(visitor)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::parse_object;
 
     const MINIMAL: &str = r#"{"iss":"i","aud":"a","iat":1,"nbf":1,"exp":2,"eat_nonce":["n1","n2"],
         "swname":"CONFIDENTIAL_SPACE","secboot":true,"dbgstat":"disabled-since-boot",
         "hwmodel":"GCP_INTEL_TDX","submods":{"container":{"image_digest":"sha256:00"}}}"#;
 
     fn typed(json: &str) -> Result<Claims, String> {
-        Claims::from_map(&parse_object(json.as_bytes()).unwrap())
+        Claims::from_slice(json.as_bytes())
     }
 
     #[test]

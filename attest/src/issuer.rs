@@ -384,7 +384,8 @@ mod tests {
 
     #[test]
     fn validate_enforces_the_launcher_limits() {
-        let cases: [(fn(&mut MintRequest), fn(&IssuerError) -> bool); 5] = [
+        type Case = (fn(&mut MintRequest), fn(&IssuerError) -> bool);
+        let cases: [Case; 5] = [
             (
                 |r| r.audience.clear(),
                 |e| matches!(e, IssuerError::AudienceEmpty),

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value};
 
-use crate::json::{JsonError, parse_object};
+use crate::json::{JsonError, check_object, parse_object};
 use crate::report::Check;
 
 /// Tokens longer than this are rejected before any parsing.
@@ -18,15 +18,19 @@ pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
 /// The only signature algorithm accepted.
 pub const ALGORITHM: &str = "RS256";
 
+/// A decoded JSON object.
+pub(crate) type JsonObject = Map<String, Value>;
+
 /// A failed step: which check, and why.
 pub(crate) type StepError = (Check, String);
 
-/// A token split into its parts, header checked, claims parsed strictly but not yet trusted.
-pub(crate) struct Parsed<'t> {
+/// A token's three segments, still encoded.
+pub(crate) struct Segments<'t> {
+    pub header: &'t str,
+    pub claims: &'t str,
+    pub signature: &'t str,
+    /// `header.claims`: what the signature covers.
     pub signing_input: &'t [u8],
-    pub header: Header,
-    pub claims: Map<String, Value>,
-    pub signature: Vec<u8>,
 }
 
 /// Where the signing key comes from.
@@ -48,7 +52,8 @@ pub(crate) struct Header {
 /// no extensions, `jku`/`x5u`/`jwk` because keys never come from where the token points.
 const ALLOWED_HEADER: [&str; 4] = ["alg", "typ", "kid", "x5c"];
 
-pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, StepError> {
+/// Checks the size and splits the token into its three segments.
+pub(crate) fn split(token: &str) -> Result<Segments<'_>, StepError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err((
             Check::Size,
@@ -60,7 +65,7 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, StepError> {
     }
     let token = token.trim_end_matches(['\n', '\r']);
     let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) =
+    let (Some(header), Some(claims), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err((
@@ -68,25 +73,35 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, StepError> {
             "a JWS has exactly three '.'-separated parts".into(),
         ));
     };
-    let header_bytes = b64url(h, "header")?;
-    let header_map = parse_object(&header_bytes).map_err(|e| json_error("header", e))?;
-    let header = parse_header(&header_map)?;
-    let claims_bytes = b64url(c, "claims")?;
-    let claims = parse_object(&claims_bytes).map_err(|e| json_error("claims", e))?;
-    let signature = b64url(s, "signature")?;
-    let signing_input = &token.as_bytes()[..h.len() + 1 + c.len()];
-    Ok(Parsed {
-        signing_input,
+    Ok(Segments {
         header,
         claims,
         signature,
+        signing_input: &token.as_bytes()[..header.len() + 1 + claims.len()],
     })
 }
 
+/// Decodes and checks the header segment.
+pub(crate) fn decode_header(segment: &str) -> Result<Header, StepError> {
+    let bytes = b64url(segment, "header")?;
+    let map = parse_object(&bytes).map_err(|e| json_error("header", e))?;
+    parse_header(map)
+}
+
+/// Decodes the claims segment and checks it is one object with no duplicate key anywhere.
+pub(crate) fn decode_claims(segment: &str) -> Result<Vec<u8>, StepError> {
+    let bytes = b64url(segment, "claims")?;
+    check_object(&bytes).map_err(|e| json_error("claims", e))?;
+    Ok(bytes)
+}
+
+/// Decodes the signature segment.
+pub(crate) fn decode_signature(segment: &str) -> Result<Vec<u8>, StepError> {
+    b64url(segment, "signature")
+}
+
 /// Splits and decodes a token without any check beyond the size limit and JSON syntax.
-pub(crate) fn decode_unverified(
-    token: &str,
-) -> Result<(Map<String, Value>, Map<String, Value>), StepError> {
+pub(crate) fn decode_unverified(token: &str) -> Result<(JsonObject, JsonObject), StepError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err((
             Check::Size,
@@ -118,7 +133,7 @@ fn json_error(what: &str, e: JsonError) -> StepError {
     (Check::Format, format!("{what}: {e}"))
 }
 
-fn parse_header(map: &Map<String, Value>) -> Result<Header, StepError> {
+fn parse_header(mut map: Map<String, Value>) -> Result<Header, StepError> {
     if let Some(name) = map.keys().find(|k| !ALLOWED_HEADER.contains(&k.as_str())) {
         let why = match name.as_str() {
             "crit" => "`crit` names extensions this verifier does not implement".to_owned(),
@@ -150,7 +165,7 @@ fn parse_header(map: &Map<String, Value>) -> Result<Header, StepError> {
         Some(Value::String(kid)) => Some(kid.clone()),
         Some(_) => return Err((Check::Header, "`kid` is not a string".into())),
     };
-    let key = match (map.get("x5c"), &kid) {
+    let key = match (map.remove("x5c"), &kid) {
         (Some(Value::Array(certs)), _) => KeyRef::X5c(x5c_strings(certs)?),
         (Some(_), _) => return Err((Check::Header, "`x5c` is not an array".into())),
         (None, Some(kid)) => KeyRef::Kid(kid.clone()),
@@ -159,7 +174,7 @@ fn parse_header(map: &Map<String, Value>) -> Result<Header, StepError> {
     Ok(Header { key, kid })
 }
 
-fn x5c_strings(certs: &[Value]) -> Result<Vec<String>, StepError> {
+fn x5c_strings(certs: Vec<Value>) -> Result<Vec<String>, StepError> {
     if certs.is_empty() || certs.len() > 3 {
         return Err((
             Check::Header,
@@ -167,9 +182,9 @@ fn x5c_strings(certs: &[Value]) -> Result<Vec<String>, StepError> {
         ));
     }
     certs
-        .iter()
+        .into_iter()
         .map(|c| match c {
-            Value::String(s) => Ok(s.clone()),
+            Value::String(s) => Ok(s),
             _ => Err((Check::Header, "`x5c` entry is not a string".into())),
         })
         .collect()
@@ -198,6 +213,13 @@ mod tests {
         )
     }
 
+    fn parse(t: &str) -> Result<(Header, Vec<u8>), StepError> {
+        let segments = split(t)?;
+        let header = decode_header(segments.header)?;
+        decode_claims(segments.claims)?;
+        Ok((header, decode_signature(segments.signature)?))
+    }
+
     fn check_of(t: &str) -> Check {
         match parse(t) {
             Ok(_) => panic!("accepted"),
@@ -208,9 +230,9 @@ mod tests {
     #[test]
     fn parse_accepts_a_kid_header() {
         let t = token(r#"{"alg":"RS256","typ":"JWT","kid":"k1"}"#, "{}");
-        let parsed = parse(&t).unwrap();
-        assert_eq!(parsed.header.key, KeyRef::Kid("k1".into()));
-        assert_eq!(parsed.signature, b"sig");
+        let (header, signature) = parse(&t).unwrap();
+        assert_eq!(header.key, KeyRef::Kid("k1".into()));
+        assert_eq!(signature, b"sig");
     }
 
     #[test]

@@ -133,7 +133,7 @@ struct VerifiedChain {
 /// the validity windows, which are checked against every verification time.
 #[derive(Default)]
 pub(crate) struct ChainCache {
-    entries: RwLock<HashMap<String, Arc<VerifiedChain>>>,
+    entries: RwLock<HashMap<Arc<str>, Arc<VerifiedChain>>>,
 }
 
 impl ChainCache {
@@ -141,7 +141,7 @@ impl ChainCache {
         self.entries.read().ok()?.get(leaf_b64).cloned()
     }
 
-    fn insert(&self, leaf_b64: String, chain: Arc<VerifiedChain>) {
+    fn insert(&self, leaf_b64: Arc<str>, chain: Arc<VerifiedChain>) {
         if let Ok(mut entries) = self.entries.write() {
             if entries.len() >= CACHE_CAPACITY {
                 entries.clear();
@@ -193,7 +193,7 @@ pub(crate) fn verify_chain(
         Some(chain) if chain.intermediate_b64 == *intermediate_b64 => chain,
         _ => {
             let chain = Arc::new(verify_uncached(anchor, leaf_b64, intermediate_b64)?);
-            cache.insert(leaf_b64.clone(), chain.clone());
+            cache.insert(leaf_b64.as_str().into(), chain.clone());
             chain
         }
     };
@@ -256,7 +256,7 @@ fn verify_uncached(
 
 fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>, StepError> {
     match X509Certificate::from_der(der) {
-        Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+        Ok(([], cert)) => Ok(cert),
         Ok(_) => Err((Check::Chain, "trailing bytes after the certificate".into())),
         Err(e) => Err((Check::Chain, format!("unparseable certificate: {e}"))),
     }

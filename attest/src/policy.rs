@@ -181,13 +181,13 @@ impl TryFrom<RawPolicy> for Policy {
                 ),
             });
         }
-        if let Some(projects) = &raw.project_ids {
-            if projects.is_empty() || projects.iter().any(|p| p.trim().is_empty()) {
-                return Err(invalid(
-                    "project_ids",
-                    "must be absent (not checked) or list non-empty project ids",
-                ));
-            }
+        if let Some(projects) = &raw.project_ids
+            && (projects.is_empty() || projects.iter().any(|p| p.trim().is_empty()))
+        {
+            return Err(invalid(
+                "project_ids",
+                "must be absent (not checked) or list non-empty project ids",
+            ));
         }
         let hwmodels = raw
             .hwmodels

@@ -1,6 +1,6 @@
 //! The verifier: every check of the design, in order, into one report.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents, UnparsedPublicKey};
 use serde_json::{Map, Value};
@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::claims::Claims;
 use crate::clock::{Clock, SystemClock};
 use crate::jwks::{JwksError, JwksSource};
-use crate::jwt::{self, KeyRef, Parsed, StepError};
+use crate::jwt::{self, Header, KeyRef, StepError};
 use crate::pki::{self, ChainCache, MIN_RSA_BITS, TrustAnchor};
 use crate::policy::Policy;
 use crate::report::{Check, Outcome, Rejection, Report};
@@ -33,7 +33,7 @@ pub enum TokenType {
 #[derive(Debug, Clone)]
 pub struct VerifiedAttestation {
     claims: Claims,
-    raw_claims: Map<String, Value>,
+    raw_claims: Vec<u8>,
     token_type: TokenType,
     report: Report,
 }
@@ -44,8 +44,9 @@ impl VerifiedAttestation {
         &self.claims
     }
     /// Every claim of the token, including those not typed.
-    pub fn raw_claims(&self) -> &Map<String, Value> {
-        &self.raw_claims
+    pub fn raw_claims(&self) -> Map<String, Value> {
+        // These bytes passed the strict parser already; an empty map is unreachable.
+        crate::json::parse_object(&self.raw_claims).unwrap_or_default()
     }
     /// PKI or OIDC.
     pub fn token_type(&self) -> TokenType {
@@ -63,6 +64,9 @@ pub struct Verifier {
     anchor: Option<TrustAnchor>,
     jwks: Option<Arc<JwksSource>>,
     chains: ChainCache,
+    /// The last header segment decoded, with its parse: tokens from one enclave repeat the same
+    /// header (and its ~5 KB `x5c`) byte for byte, so equal bytes skip decoding.
+    last_header: RwLock<Option<Arc<(String, Header)>>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -82,6 +86,7 @@ impl Verifier {
             anchor: Some(anchor),
             jwks: None,
             chains: ChainCache::default(),
+            last_header: RwLock::new(None),
             clock: Arc::new(SystemClock),
         }
     }
@@ -97,6 +102,7 @@ impl Verifier {
             anchor: None,
             jwks: Some(jwks),
             chains: ChainCache::default(),
+            last_header: RwLock::new(None),
             clock: Arc::new(SystemClock),
         }
     }
@@ -164,17 +170,17 @@ impl Verifier {
         now: u64,
     ) -> Result<VerifiedAttestation, Rejection> {
         let mut report = Report::new();
-        let (parsed, token_type) = match self.verify_signed(token, now, &mut report) {
+        let (claims_json, token_type) = match self.verify_signed(token, now, &mut report) {
             Ok(signed) => signed,
             Err((check, detail)) => {
                 report.record(check, Outcome::Failed(detail));
                 return Err(Rejection::from_report(report));
             }
         };
-        match check_claims(&parsed.claims, policy, nonces, now, &mut report) {
+        match check_claims(&claims_json, policy, nonces, now, &mut report) {
             Ok(claims) => Ok(VerifiedAttestation {
                 claims,
-                raw_claims: parsed.claims,
+                raw_claims: claims_json,
                 token_type,
                 report: report.finish(),
             }),
@@ -184,18 +190,21 @@ impl Verifier {
 
     /// Size, format, header, algorithm, key, chain and signature: what makes the claims
     /// trustworthy. Records each passed step.
-    fn verify_signed<'t>(
+    fn verify_signed(
         &self,
-        token: &'t str,
+        token: &str,
         now: u64,
         report: &mut Report,
-    ) -> Result<(Parsed<'t>, TokenType), StepError> {
-        let parsed = jwt::parse(token)?;
+    ) -> Result<(Vec<u8>, TokenType), StepError> {
+        let segments = jwt::split(token)?;
+        let header = self.header(segments.header)?;
+        let claims = jwt::decode_claims(segments.claims)?;
+        let signature = jwt::decode_signature(segments.signature)?;
         for check in [Check::Size, Check::Format, Check::Header, Check::Algorithm] {
             report.pass(check);
         }
         let now = i64::try_from(now).unwrap_or(i64::MAX);
-        let token_type = match &parsed.header.key {
+        let token_type = match &header.1.key {
             KeyRef::X5c(chain) => {
                 let anchor = self.anchor.as_ref().ok_or((
                     Check::Key,
@@ -205,7 +214,7 @@ impl Verifier {
                 report.pass(Check::Key);
                 report.pass(Check::Chain);
                 UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &*leaf_key)
-                    .verify(parsed.signing_input, &parsed.signature)
+                    .verify(segments.signing_input, &signature)
                     .map_err(|_| {
                         (
                             Check::Signature,
@@ -243,8 +252,8 @@ impl Verifier {
                 }
                 .verify(
                     &RSA_PKCS1_2048_8192_SHA256,
-                    parsed.signing_input,
-                    &parsed.signature,
+                    segments.signing_input,
+                    &signature,
                 )
                 .map_err(|_| {
                     (
@@ -256,7 +265,21 @@ impl Verifier {
             }
         };
         report.pass(Check::Signature);
-        Ok((parsed, token_type))
+        Ok((claims, token_type))
+    }
+
+    /// The decoded header: from the one-entry cache when the segment is byte-identical.
+    fn header(&self, segment: &str) -> Result<Arc<(String, Header)>, StepError> {
+        if let Ok(last) = self.last_header.read()
+            && let Some(entry) = last.as_ref().filter(|e| e.0 == segment)
+        {
+            return Ok(entry.clone());
+        }
+        let entry = Arc::new((segment.to_owned(), jwt::decode_header(segment)?));
+        if let Ok(mut last) = self.last_header.write() {
+            *last = Some(entry.clone());
+        }
+        Ok(entry)
     }
 }
 
@@ -264,13 +287,13 @@ const UNKNOWN_KID: &str = "no JWKS key has kid";
 
 /// Runs every claim check, recording each; `Err` when any failed.
 fn check_claims(
-    raw: &Map<String, Value>,
+    raw: &[u8],
     policy: &Policy,
     nonces: &[&str],
     now: u64,
     report: &mut Report,
 ) -> Result<Claims, ()> {
-    let claims = match Claims::from_map(raw) {
+    let claims = match Claims::from_slice(raw) {
         Ok(claims) => claims,
         Err(e) => {
             report.record(Check::Claims, Outcome::Failed(e));

@@ -113,7 +113,7 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let nonces: Vec<&str> = args.nonces.iter().map(String::as_str).collect();
     match verifier.verify(&token, &policy, &nonces) {
         Ok(verified) => {
-            println!("{}", pretty(verified.raw_claims()));
+            println!("{}", pretty(&verified.raw_claims()));
             Ok(())
         }
         Err(rejection) => Err(Failure::Refused(format!("reject: {rejection}"))),
