@@ -1,1 +1,18 @@
-//! Placeholder
+//! # aileron-sdk
+//!
+//! The client side of Aileron's enclave protocol ([`wire`]): attest an enclave with
+//! [`aileron_attest`], pin TLS to the attested key ([`tls_pin`]), seal credentials to it with
+//! HPKE ([`seal`]), escrow them, make brokered requests, revoke. [`Client`] does all of it.
+//!
+//! Nothing is sent to an enclave before its token verified against the caller's policy with the
+//! caller's fresh nonce and the binding of the enclave's boot, HPKE key and TLS key.
+#![deny(missing_docs)]
+
+mod client;
+mod error;
+pub mod seal;
+pub mod tls_pin;
+pub mod wire;
+
+pub use client::{Attested, Client, Escrow};
+pub use error::Error;

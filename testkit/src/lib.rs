@@ -1,7 +1,11 @@
 //! Test doubles for Aileron's test suites: test CAs and attestation tokens minted with throwaway
-//! keys, with knobs for every way a chain or a token can be wrong. Independent of the verifier's
-//! code, so a bug there is not mirrored here. Never published, never linked by production code.
+//! keys, a recording upstream, and a stand-in for the Confidential Space launcher. Never
+//! published, never linked by production code.
 
+pub mod launcher;
 pub mod tokens;
+pub mod upstream;
 
+pub use launcher::{LauncherRequest, StandInLauncher};
 pub use tokens::{ChainOptions, TestCa, b64url, google_shaped_claims, sign_hs256, test_digest};
+pub use upstream::{Recorded, Upstream};

@@ -1,0 +1,286 @@
+//! [`Client`]: attest an enclave, seal credentials to it, use them, revoke them.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use aileron_attest::{Policy, VerifiedAttestation, Verifier};
+use ring::rand::SecureRandom as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+use crate::error::Error;
+use crate::tls_pin::{SpkiVerifier, client_with};
+use crate::wire::{
+    self, AttestationRequest, AttestationResponse, BrokeredRequest, BrokeredResponse, ErrorBody,
+    EscrowCreated, EscrowRequest, EscrowStatus, Scope,
+};
+
+/// Re-attest when the token has less than this left.
+const REATTEST_BEFORE_EXPIRY: i64 = 300;
+
+/// An enclave that passed attestation, and the connection pinned to its TLS key.
+pub struct Attested {
+    /// The enclave's boot.
+    pub boot_id: String,
+    hpke_public_key: [u8; 32],
+    http: reqwest::Client,
+    /// The verified token.
+    pub attestation: VerifiedAttestation,
+}
+
+impl std::fmt::Debug for Attested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attested")
+            .field("boot_id", &self.boot_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A credential held by the enclave: its id, the capability to use it, and its boot.
+pub struct Escrow {
+    /// The escrow's id.
+    pub escrow_id: String,
+    /// The capability (b64u of 32 bytes). Whoever holds it can use the credential.
+    pub handle: SecretString,
+    /// The enclave boot the escrow lives in.
+    pub boot_id: String,
+    /// Expiry.
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Escrow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Escrow")
+            .field("escrow_id", &self.escrow_id)
+            .field("handle", &"[REDACTED]")
+            .field("boot_id", &self.boot_id)
+            .finish()
+    }
+}
+
+/// A client of one enclave, verifying it with one policy.
+pub struct Client {
+    base: String,
+    policy: Policy,
+    verifier: Arc<Verifier>,
+    attested: RwLock<Option<Arc<Attested>>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for the enclave at `base_url` (`https://host:port`).
+    pub fn new(base_url: &str, policy: Policy, verifier: Arc<Verifier>) -> Client {
+        Client {
+            base: base_url.trim_end_matches('/').to_owned(),
+            policy,
+            verifier,
+            attested: RwLock::new(None),
+        }
+    }
+
+    /// Attests the enclave now: a fresh nonce, the token verified against the policy with
+    /// nonces `[nonce, binding]`, and the TLS key of the connection checked against the token.
+    pub async fn attest(&self) -> Result<Arc<Attested>, Error> {
+        let nonce = fresh_nonce()?;
+        let slot = Arc::new(Mutex::new(None));
+        let http =
+            client_with(SpkiVerifier::capture(slot.clone()), false).map_err(Error::Transport)?;
+        let response = http
+            .post(format!("{}/v1/attestation", self.base))
+            .json(&AttestationRequest {
+                nonce: nonce.clone(),
+            })
+            .send()
+            .await
+            .map_err(|e| Error::Transport(e.to_string()))?;
+        let answer: AttestationResponse = read_json(response).await?;
+        let boot_id = wire::from_hex::<16>(&answer.boot_id)
+            .ok_or_else(|| Error::BadAttestation("boot_id".into()))?;
+        let hpke_public_key: [u8; 32] = wire::from_b64u(&answer.hpke_public_key)
+            .and_then(|k| k.try_into().ok())
+            .ok_or_else(|| Error::BadAttestation("hpke_public_key".into()))?;
+        let spki = wire::from_hex::<32>(&answer.tls_spki_sha256)
+            .ok_or_else(|| Error::BadAttestation("tls_spki_sha256".into()))?;
+        let binding = wire::binding(&boot_id, &hpke_public_key, &spki);
+        let attestation = self
+            .verifier
+            .verify_refreshing(&answer.token, &self.policy, &[&nonce, &binding])
+            .await?;
+        let seen = slot.lock().map_err(|_| Error::TlsKeyMismatch)?.take();
+        if seen != Some(spki) {
+            return Err(Error::TlsKeyMismatch);
+        }
+        let http = client_with(SpkiVerifier::pin(spki), true).map_err(Error::Transport)?;
+        let attested = Arc::new(Attested {
+            boot_id: answer.boot_id,
+            hpke_public_key,
+            http,
+            attestation,
+        });
+        if let Ok(mut current) = self.attested.write() {
+            *current = Some(attested.clone());
+        }
+        Ok(attested)
+    }
+
+    /// The current attestation, attesting (again) when there is none or its token nears expiry.
+    pub async fn attested(&self) -> Result<Arc<Attested>, Error> {
+        let current = self.attested.read().ok().and_then(|a| a.clone());
+        match current {
+            Some(a)
+                if a.attestation.claims().exp as i64
+                    - OffsetDateTime::now_utc().unix_timestamp()
+                    > REATTEST_BEFORE_EXPIRY =>
+            {
+                Ok(a)
+            }
+            _ => self.attest().await,
+        }
+    }
+
+    /// Seals `secret` with `scope` to the attested enclave and escrows it.
+    pub async fn escrow(&self, secret: &[u8], scope: &Scope) -> Result<Escrow, Error> {
+        let attested = self.attested().await?;
+        match self.try_escrow(&attested, secret, scope).await {
+            // A transport failure may be a restart (new TLS key): re-attest and seal to the new key.
+            Err(Error::Transport(_)) => {
+                let fresh = self.attest().await?;
+                self.try_escrow(&fresh, secret, scope).await
+            }
+            other => other,
+        }
+    }
+
+    async fn try_escrow(
+        &self,
+        attested: &Attested,
+        secret: &[u8],
+        scope: &Scope,
+    ) -> Result<Escrow, Error> {
+        let scope_bytes = serde_json::to_vec(scope).map_err(|e| Error::Invalid(e.to_string()))?;
+        let (enc, ciphertext) = crate::seal::seal(&attested.hpke_public_key, secret, &scope_bytes)?;
+        let body = EscrowRequest {
+            scope: wire::b64u(&scope_bytes),
+            enc: wire::b64u(&enc),
+            ciphertext: wire::b64u(&ciphertext),
+        };
+        let response = attested
+            .http
+            .post(format!("{}/v1/escrows", self.base))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| Error::Transport(e.to_string()))?;
+        let created: EscrowCreated = read_json(response).await?;
+        Ok(Escrow {
+            escrow_id: created.escrow_id,
+            handle: SecretString::from(created.handle),
+            boot_id: attested.boot_id.clone(),
+            expires_at: created.expires_at,
+        })
+    }
+
+    /// Makes `request` with the escrowed credential; the answer has the secret redacted.
+    pub async fn request(
+        &self,
+        escrow: &Escrow,
+        request: &BrokeredRequest,
+    ) -> Result<BrokeredResponse, Error> {
+        let path = format!("/v1/escrows/{}/requests", escrow.escrow_id);
+        self.call(escrow, reqwest::Method::POST, &path, Some(request))
+            .await
+    }
+
+    /// The escrow's use count and expiry.
+    pub async fn status(&self, escrow: &Escrow) -> Result<EscrowStatus, Error> {
+        let path = format!("/v1/escrows/{}", escrow.escrow_id);
+        self.call::<(), _>(escrow, reqwest::Method::GET, &path, None)
+            .await
+    }
+
+    /// Revokes the escrow: the enclave forgets and zeroizes the secret.
+    pub async fn revoke(&self, escrow: &Escrow) -> Result<(), Error> {
+        let path = format!("/v1/escrows/{}", escrow.escrow_id);
+        self.call::<(), serde_json::Value>(escrow, reqwest::Method::DELETE, &path, None)
+            .await
+            .map(|_| ())
+    }
+
+    async fn call<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        escrow: &Escrow,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, Error> {
+        let attested = self.attested().await?;
+        self.same_boot(escrow, &attested)?;
+        let mut builder = attested
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(escrow.handle.expose_secret());
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        match builder.send().await {
+            Ok(response) => read_json(response).await,
+            Err(e) => {
+                // The pinned key no longer answers: if the enclave restarted, say so.
+                let fresh = self.attest().await?;
+                self.same_boot(escrow, &fresh)?;
+                Err(Error::Transport(e.to_string()))
+            }
+        }
+    }
+
+    fn same_boot(&self, escrow: &Escrow, attested: &Attested) -> Result<(), Error> {
+        if escrow.boot_id == attested.boot_id {
+            Ok(())
+        } else {
+            Err(Error::EnclaveRestarted {
+                old: escrow.boot_id.clone(),
+                new: attested.boot_id.clone(),
+            })
+        }
+    }
+}
+
+fn fresh_nonce() -> Result<String, Error> {
+    let mut bytes = [0u8; 24];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| Error::Transport("system random failed".into()))?;
+    Ok(wire::b64u(&bytes))
+}
+
+async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Error> {
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| Error::Transport(e.to_string()))?;
+    if status.is_success() {
+        if status == reqwest::StatusCode::NO_CONTENT {
+            return serde_json::from_slice(b"null").map_err(|e| Error::Transport(e.to_string()));
+        }
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Transport(format!("unexpected answer: {e}")));
+    }
+    match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(body) => Err(Error::Api {
+            status: status.as_u16(),
+            code: body.error.code,
+            message: body.error.message,
+        }),
+        Err(_) => Err(Error::Transport(format!(
+            "HTTP {status} without an error body"
+        ))),
+    }
+}

@@ -1,0 +1,56 @@
+//! The SDK's errors: each says what went wrong and, where there is one, what to do.
+
+use crate::seal::SealError;
+
+/// What can go wrong talking to an enclave.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The enclave's attestation token failed verification against the policy.
+    #[error("enclave attestation rejected: {0}")]
+    Attestation(#[from] aileron_attest::Rejection),
+    /// The attestation answer is malformed (bad encoding or lengths).
+    #[error("malformed attestation answer: {0}")]
+    BadAttestation(String),
+    /// The TLS key of the connection is not the one the token attests.
+    #[error("the enclave's TLS key does not match its attestation (possible interception)")]
+    TlsKeyMismatch,
+    /// The enclave restarted since the escrow was made: every escrow of the old boot is gone.
+    #[error(
+        "the enclave restarted (boot {old} is now {new}): its escrows are lost, escrow the credential again"
+    )]
+    EnclaveRestarted {
+        /// The boot the escrow belonged to.
+        old: String,
+        /// The enclave's boot now.
+        new: String,
+    },
+    /// The enclave refused the request with a stable code (`scope_violation`, `escrow_expired`…).
+    #[error("{code} (HTTP {status}): {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Stable machine-readable code.
+        code: String,
+        /// Human message.
+        message: String,
+    },
+    /// The enclave could not be reached or answered something that is not the protocol.
+    #[error("cannot talk to the enclave: {0}")]
+    Transport(String),
+    /// Sealing failed.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// A scope or request the SDK refuses before sending it.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+}
+
+impl Error {
+    /// The stable code of an [`Error::Api`], if it is one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
