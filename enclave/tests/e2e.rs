@@ -1,111 +1,18 @@
 //! End to end: a real `aileron-enclave` process over HTTPS, the SDK as its client, a recording
 //! upstream. Local mode and the Confidential Space path through the stand-in launcher.
 
-use std::io::BufRead as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::path::Path;
 use std::sync::Arc;
 
 use aileron_attest::{Policy, TrustAnchor, Verifier};
 use aileron_sdk::wire::{AllowRule, BrokeredRequest, EscrowRequest, Inject, Scope};
 use aileron_sdk::{Client, Error, Escrow};
 use aileron_testkit::{StandInLauncher, Upstream};
+use common::*;
 use secrecy::ExposeSecret as _;
 use time::{Duration, OffsetDateTime};
-
-const SECRET: &str = "sk-planted-7f3a9c1e5b2d";
-
-struct Enclave {
-    child: Child,
-    url: String,
-    port: u16,
-    log: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Enclave {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_aileron-enclave")
-}
-
-fn binary_digest() -> String {
-    let bytes = std::fs::read(binary()).unwrap();
-    format!(
-        "sha256:{}",
-        hex::encode(ring::digest::digest(&ring::digest::SHA256, &bytes))
-    )
-}
-
-fn spawn_in(dir: tempfile::TempDir, port: u16, extra: &[(&str, &str)]) -> Enclave {
-    let log = dir
-        .path()
-        .join(format!("enclave-{port}-{}.log", rand_suffix()));
-    let mut cmd = Command::new(binary());
-    cmd.env_clear()
-        .env("AILERON_ENCLAVE_BIND", "127.0.0.1")
-        .env("AILERON_ENCLAVE_PORT", port.to_string())
-        .env("AILERON_LOCAL_CA_DIR", dir.path().join("ca"))
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()));
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("https://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| {
-            panic!(
-                "enclave did not start: {line}\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            )
-        });
-    let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-    Enclave {
-        child,
-        url: format!("https://{addr}"),
-        port,
-        log,
-        dir,
-    }
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-}
-
-fn spawn_local() -> Enclave {
-    spawn_in(tempfile::tempdir().unwrap(), 0, &[])
-}
-
-fn client_for(ca_dir: &Path, url: &str) -> Client {
-    let root = std::fs::read(ca_dir.join("root.pem")).unwrap();
-    let verifier = Arc::new(Verifier::new(TrustAnchor::from_pem(&root).unwrap()));
-    Client::new(
-        url,
-        Policy::local("aileron-enclave", vec![binary_digest()]).unwrap(),
-        verifier,
-    )
-}
-
-fn client(e: &Enclave) -> Client {
-    client_for(&e.dir.path().join("ca"), &e.url)
-}
 
 fn scope(prefix: &str, methods: &[&str], max_uses: Option<u64>) -> Scope {
     Scope {

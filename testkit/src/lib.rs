@@ -2,10 +2,12 @@
 //! keys, a recording upstream, and a stand-in for the Confidential Space launcher. Never
 //! published, never linked by production code.
 
+pub mod bins;
 pub mod launcher;
 pub mod tokens;
 pub mod upstream;
 
+pub use bins::workspace_binary;
 pub use launcher::{LauncherRequest, StandInLauncher};
 pub use tokens::{ChainOptions, TestCa, b64url, google_shaped_claims, sign_hs256, test_digest};
 pub use upstream::{Recorded, Upstream};

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod attest_cmd;
+mod escrow_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +26,11 @@ enum Command {
     /// Verify, inspect and write policies for Confidential Space attestation tokens.
     #[command(subcommand)]
     Attest(attest_cmd::AttestCommand),
+    /// Escrow credentials into an attested enclave, check and revoke them.
+    #[command(subcommand)]
+    Escrow(escrow_cmd::EscrowCommand),
+    /// Make a request with an escrowed credential (the secret is injected by the enclave).
+    Request(escrow_cmd::RequestArgs),
 }
 
 /// How a command ended; mapped to the exit code once, here.
@@ -39,6 +45,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Attest(cmd) => attest_cmd::run(cmd),
+        Command::Escrow(cmd) => runtime().and_then(|rt| rt.block_on(escrow_cmd::run_escrow(cmd))),
+        Command::Request(args) => {
+            runtime().and_then(|rt| rt.block_on(escrow_cmd::run_request(args)))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,4 +61,11 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))
 }
