@@ -47,8 +47,8 @@ pub struct EscrowRequest {
     pub ciphertext: String,
 }
 
-/// `201` answer to an escrow.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `201` answer to an escrow. Its `Debug` never prints the handle.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscrowCreated {
     /// The escrow's id.
@@ -58,6 +58,16 @@ pub struct EscrowCreated {
     /// When the escrow expires.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for EscrowCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EscrowCreated")
+            .field("escrow_id", &self.escrow_id)
+            .field("handle", &"[REDACTED]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// What a credential may be used for, sealed with it.
@@ -225,6 +235,20 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Scope>(&no_limit).unwrap().max_uses,
             None
+        );
+    }
+
+    #[test]
+    fn escrow_created_debug_never_prints_the_handle() {
+        let created = EscrowCreated {
+            escrow_id: "e1".into(),
+            handle: "capability-bytes".into(),
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let printed = format!("{created:?}");
+        assert!(
+            !printed.contains("capability-bytes") && printed.contains("[REDACTED]"),
+            "{printed}"
         );
     }
 
