@@ -1,1 +1,138 @@
-//! Placeholder
+//! `aileron-server`: the Aileron host API server.
+//!
+//! Configuration comes from the environment ([`config`]), data from PostgreSQL or SQLite
+//! ([`db`]), sign-in from [`auth`]; [`http`] maps it all to routes. [`serve`] runs the server
+//! until its shutdown future resolves.
+
+pub mod accounts;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod mail;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::auth::Auth;
+use crate::auth::email::Email;
+use crate::auth::password::Hasher;
+use crate::auth::secret::CodeHasher;
+use crate::auth::token::TokenKeys;
+use crate::clock::Clock;
+use crate::config::{Config, SigningKey};
+use crate::db::Db;
+use crate::db::users::{NewUser, User};
+use crate::http::extract::CookiePolicy;
+use crate::http::ratelimit::RateLimiter;
+use crate::http::{AppInner, AppState};
+use crate::mail::Mailer;
+
+/// Start-up failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("password hasher: {0}")]
+    Hasher(#[from] auth::password::HashError),
+    #[error("HTTP client: {0}")]
+    HttpClient(#[from] reqwest::Error),
+    #[error("listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Connects, migrates and builds the shared state.
+pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, StartError> {
+    let db = Db::connect(&config.database).await?;
+    db.migrate().await?;
+    let key = match &config.jwt_signing_key {
+        Some(key) => SigningKey::new(key.expose().to_vec()),
+        // Without a database nothing is persistent, so a per-process key is enough.
+        None => SigningKey::new(rand::random::<[u8; 32]>().to_vec()),
+    };
+    let http = mail::http_client()?;
+    let auth = Auth {
+        db: db.clone(),
+        hasher: Hasher::new()?,
+        keys: TokenKeys::new(&key, &config.jwt_issuer),
+        codes: CodeHasher::new(key.expose()),
+        mailer: Mailer::new(
+            http,
+            config.resend_api_key.clone(),
+            &config.resend_api_url,
+            &config.mail_from,
+        ),
+        clock,
+        access_ttl: secs(config.access_token_ttl),
+        refresh_ttl: secs(config.refresh_token_ttl),
+        auto_verify: config.auto_verify_email,
+    };
+    let local_user = match config.database.auth_enabled() {
+        true => None,
+        false => Some(local_user(&auth).await?),
+    };
+    Ok(AppState(Arc::new(AppInner {
+        db,
+        local_user,
+        limiter: RateLimiter::new(
+            config.limits.auth_per_addr_per_minute,
+            config.limits.auth_per_account_per_minute,
+        ),
+        cookies: CookiePolicy {
+            secure: config.public_url.scheme() == "https",
+        },
+        allowed_origins: config.cors_origins.clone(),
+        ui_redirect_url: config.ui_redirect_url.clone(),
+        auth,
+    })))
+}
+
+fn secs(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)
+}
+
+/// The implicit user of local development mode (no database URL, auth disabled).
+async fn local_user(auth: &Auth) -> Result<User, db::DbError> {
+    const EMAIL: &str = "local@aileron.localhost";
+    if let Some(user) = db::users::by_email(&auth.db.pool, EMAIL).await? {
+        return Ok(user);
+    }
+    let email = Email::parse(EMAIL).ok_or(db::DbError::Corrupt("local user email"))?;
+    let mut tx = auth.db.pool.begin().await?;
+    let new = NewUser {
+        email: email.as_str(),
+        email_verified: true,
+        password_hash: None,
+        display_name: Some("Local user"),
+    };
+    let user = auth::account::create(&mut tx, &email, new, auth.clock.now())
+        .await?
+        .ok_or(db::DbError::Corrupt("local user"))?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// The router for a state.
+pub fn router(state: AppState, config: &Config) -> Router {
+    http::app(state, &config.limits)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

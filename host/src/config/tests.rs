@@ -1,0 +1,230 @@
+use super::*;
+
+fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::try_from(RawConfig::from_pairs(pairs.iter().copied()))
+}
+
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+#[test]
+fn defaults_match_the_seed() {
+    let c = with(&[]).unwrap();
+    assert_eq!(c.addr.to_string(), "0.0.0.0:8080");
+    assert!(matches!(c.database, Database::InMemory));
+    assert_eq!(c.jwt_issuer, "aileron");
+    assert_eq!(c.access_token_ttl, Duration::from_secs(15 * 60));
+    assert_eq!(c.refresh_token_ttl, Duration::from_secs(168 * 3600));
+    assert_eq!(c.kek_session_ttl, Duration::from_secs(24 * 3600));
+    assert_eq!(c.escrow_ttl, Duration::from_secs(168 * 3600));
+    assert_eq!(c.ui_redirect_url, "/");
+    assert!(!c.auto_verify_email);
+    assert_eq!(c.tee, TeeProvider::Disabled);
+    assert_eq!(c.google_issuer.as_str(), "https://accounts.google.com/");
+    assert_eq!(c.github_api_url.as_str(), "https://api.github.com/");
+    assert_eq!(c.resend_api_url.as_str(), "https://api.resend.com/");
+    assert_eq!(c.enclave_port, 8443);
+}
+
+#[test]
+fn a_database_url_selects_the_backend() {
+    let pg = with(&[
+        ("AILERON_DATABASE_URL", "postgres://u@h/db"),
+        ("AILERON_JWT_SIGNING_KEY", KEY),
+    ])
+    .unwrap();
+    assert!(matches!(pg.database, Database::Postgres(_)));
+    let lite = with(&[
+        ("AILERON_DATABASE_URL", "sqlite:/tmp/x.db"),
+        ("AILERON_JWT_SIGNING_KEY", KEY),
+    ])
+    .unwrap();
+    assert!(matches!(lite.database, Database::Sqlite(_)));
+}
+
+#[test]
+fn every_bad_value_is_named_with_its_accepted_form() {
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            "addr",
+            &[("AILERON_ADDR", "nowhere")],
+            "AILERON_ADDR: invalid value \"nowhere\"; expected host:port, e.g. 0.0.0.0:8080",
+        ),
+        (
+            "ttl",
+            &[("AILERON_ACCESS_TOKEN_TTL", "15 minutes please")],
+            "AILERON_ACCESS_TOKEN_TTL: invalid value \"15 minutes please\"; expected a positive duration such as 30s, 15m, 24h or 7d",
+        ),
+        (
+            "zero ttl",
+            &[("AILERON_REFRESH_TOKEN_TTL", "0s")],
+            "AILERON_REFRESH_TOKEN_TTL: invalid value \"0s\"; expected a positive duration such as 30s, 15m, 24h or 7d",
+        ),
+        (
+            "kek ttl",
+            &[("AILERON_KEK_SESSION_TTL", "x")],
+            "AILERON_KEK_SESSION_TTL: invalid value \"x\"; expected a positive duration such as 30s, 15m, 24h or 7d",
+        ),
+        (
+            "escrow ttl",
+            &[("AILERON_ESCROW_TTL", "-1h")],
+            "AILERON_ESCROW_TTL: invalid value \"-1h\"; expected a positive duration such as 30s, 15m, 24h or 7d",
+        ),
+        (
+            "bool",
+            &[("AILERON_AUTO_VERIFY_EMAIL", "yes")],
+            "AILERON_AUTO_VERIFY_EMAIL: invalid value \"yes\"; expected true or false",
+        ),
+        (
+            "db scheme",
+            &[("AILERON_DATABASE_URL", "mysql://root:hunter2@h/db")],
+            "AILERON_DATABASE_URL: invalid value; expected a postgres://, postgresql:// or sqlite: URL",
+        ),
+        (
+            "key missing",
+            &[("AILERON_DATABASE_URL", "sqlite::memory:")],
+            "AILERON_JWT_SIGNING_KEY: required when AILERON_DATABASE_URL is set (generate one with: openssl rand -hex 32)",
+        ),
+        (
+            "key short",
+            &[("AILERON_JWT_SIGNING_KEY", "short")],
+            "AILERON_JWT_SIGNING_KEY: invalid value; expected at least 32 bytes (generate one with: openssl rand -hex 32)",
+        ),
+        (
+            "ui redirect",
+            &[("AILERON_UI_REDIRECT_URL", "javascript:alert(1)")],
+            "AILERON_UI_REDIRECT_URL: invalid value \"javascript:alert(1)\"; expected a path starting with / or an absolute http(s) URL",
+        ),
+        (
+            "public url",
+            &[("AILERON_PUBLIC_URL", "auth.example.com")],
+            "AILERON_PUBLIC_URL: invalid value \"auth.example.com\"; expected an absolute http:// or https:// URL",
+        ),
+        (
+            "cors",
+            &[("AILERON_CORS_ORIGINS", "https://a.example, *")],
+            "AILERON_CORS_ORIGINS: invalid value \"*\"; expected a comma-separated list of origins such as https://app.example.com",
+        ),
+        (
+            "google secret",
+            &[("GOOGLE_CLIENT_ID", "id")],
+            "GOOGLE_CLIENT_SECRET: required when its client ID is set",
+        ),
+        (
+            "github id",
+            &[("GITHUB_OAUTH_CLIENT_SECRET", "s")],
+            "GITHUB_OAUTH_CLIENT_ID: required when its client secret is set",
+        ),
+        (
+            "google issuer",
+            &[("GOOGLE_OIDC_ISSUER", "ftp://x")],
+            "GOOGLE_OIDC_ISSUER: invalid value \"ftp://x\"; expected an absolute http:// or https:// URL",
+        ),
+        (
+            "github base",
+            &[("GITHUB_OAUTH_BASE_URL", "github")],
+            "GITHUB_OAUTH_BASE_URL: invalid value \"github\"; expected an absolute http:// or https:// URL",
+        ),
+        (
+            "github api",
+            &[("GITHUB_API_URL", "api")],
+            "GITHUB_API_URL: invalid value \"api\"; expected an absolute http:// or https:// URL",
+        ),
+        (
+            "resend url",
+            &[("RESEND_API_URL", "resend")],
+            "RESEND_API_URL: invalid value \"resend\"; expected an absolute http:// or https:// URL",
+        ),
+        (
+            "oidc issuer missing",
+            &[("OIDC_CLIENT_ID", "i"), ("OIDC_CLIENT_SECRET", "s")],
+            "OIDC_ISSUER_URL: required when OIDC_CLIENT_ID is set",
+        ),
+        (
+            "oidc client missing",
+            &[("OIDC_ISSUER_URL", "https://okta.example")],
+            "OIDC_CLIENT_ID: required when OIDC_ISSUER_URL is set",
+        ),
+        (
+            "mail from",
+            &[("MAIL_FROM", "nobody")],
+            "MAIL_FROM: invalid value \"nobody\"; expected an email address, optionally as Name <addr@domain>",
+        ),
+        (
+            "tee",
+            &[("AILERON_TEE_PROVIDER", "sgx")],
+            "AILERON_TEE_PROVIDER: invalid value \"sgx\"; expected empty (disabled), local or confidential-space",
+        ),
+        (
+            "enclave url",
+            &[("AILERON_TEE_PROVIDER", "confidential-space")],
+            "AILERON_ENCLAVE_URL: required when AILERON_TEE_PROVIDER=confidential-space",
+        ),
+        (
+            "digest",
+            &[
+                ("AILERON_TEE_PROVIDER", "confidential-space"),
+                ("AILERON_ENCLAVE_URL", "https://e:8443"),
+                ("AILERON_ENCLAVE_IMAGE_DIGEST", "sha256:abc"),
+            ],
+            "AILERON_ENCLAVE_IMAGE_DIGEST: invalid value \"sha256:abc\"; expected sha256: followed by 64 lowercase hex digits",
+        ),
+        (
+            "project",
+            &[
+                ("AILERON_TEE_PROVIDER", "confidential-space"),
+                ("AILERON_ENCLAVE_URL", "https://e:8443"),
+                (
+                    "AILERON_ENCLAVE_IMAGE_DIGEST",
+                    "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                ),
+            ],
+            "AILERON_GCP_PROJECT_ID: required when AILERON_TEE_PROVIDER=confidential-space",
+        ),
+        (
+            "enclave port",
+            &[("AILERON_ENCLAVE_PORT", "70000")],
+            "AILERON_ENCLAVE_PORT: invalid value \"70000\"; expected a port number 1-65535",
+        ),
+        (
+            "token type",
+            &[("AILERON_ATTESTATION_TOKEN_TYPE", "jwt")],
+            "AILERON_ATTESTATION_TOKEN_TYPE: invalid value \"jwt\"; expected OIDC or PKI",
+        ),
+    ];
+    for (name, pairs, message) in cases {
+        let err = match with(pairs) {
+            Err(e) => e,
+            Ok(_) => panic!("case {name}: accepted"),
+        };
+        assert_eq!(err.to_string(), *message, "case {name}");
+    }
+}
+
+#[test]
+fn a_bad_database_url_is_never_echoed() {
+    let err = with(&[("AILERON_DATABASE_URL", "mysql://root:hunter2@h/db")])
+        .err()
+        .unwrap();
+    assert!(!err.to_string().contains("hunter2"));
+}
+
+#[test]
+fn the_signing_key_debug_form_is_redacted() {
+    let c = with(&[("AILERON_JWT_SIGNING_KEY", KEY)]).unwrap();
+    let shown = format!("{:?}", c.jwt_signing_key);
+    assert!(!shown.contains("0123"), "{shown}");
+}
+
+#[test]
+fn cors_origins_include_the_ui_origin() {
+    let c = with(&[
+        ("AILERON_UI_REDIRECT_URL", "https://app.example.com/welcome"),
+        ("AILERON_CORS_ORIGINS", "https://admin.example.com"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.cors_origins,
+        ["https://app.example.com", "https://admin.example.com"]
+    );
+}

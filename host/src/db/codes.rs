@@ -1,0 +1,86 @@
+//! Email verification codes (stored as keyed hashes).
+
+use sqlx::Row;
+
+use super::{DbError, Exec};
+use crate::ids::UserId;
+
+/// A pending verification.
+#[derive(Debug)]
+pub struct PendingCode {
+    pub code_hash: String,
+    pub attempts: i64,
+    pub expires_at: i64,
+}
+
+/// Replaces the user's pending code.
+pub async fn put<'c>(
+    ex: impl Exec<'c>,
+    user: &UserId,
+    code_hash: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO email_verifications (user_id, code_hash, attempts, expires_at, created_at) \
+         VALUES ($1, $2, 0, $3, $4) ON CONFLICT (user_id) DO UPDATE SET \
+         code_hash = excluded.code_hash, attempts = 0, expires_at = excluded.expires_at, \
+         created_at = excluded.created_at",
+    )
+    .bind(user.as_str())
+    .bind(code_hash)
+    .bind(expires_at)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// The user's pending code, if any.
+pub async fn get<'c>(ex: impl Exec<'c>, user: &UserId) -> Result<Option<PendingCode>, DbError> {
+    let row = sqlx::query(
+        "SELECT code_hash, attempts, expires_at FROM email_verifications WHERE user_id = $1",
+    )
+    .bind(user.as_str())
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| {
+        Ok(PendingCode {
+            code_hash: r.try_get("code_hash")?,
+            attempts: r.try_get("attempts")?,
+            expires_at: r.try_get("expires_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Counts one wrong attempt, atomically; returns the new count (`None` if no code was pending).
+pub async fn count_failure<'c>(ex: impl Exec<'c>, user: &UserId) -> Result<Option<i64>, DbError> {
+    let row = sqlx::query(
+        "UPDATE email_verifications SET attempts = attempts + 1 WHERE user_id = $1 \
+         RETURNING attempts",
+    )
+    .bind(user.as_str())
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| r.try_get("attempts").map_err(DbError::from))
+        .transpose()
+}
+
+/// Consumes the code if it is still usable; true when this call consumed it.
+pub async fn consume<'c>(
+    ex: impl Exec<'c>,
+    user: &UserId,
+    max_attempts: i64,
+    now: i64,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "DELETE FROM email_verifications WHERE user_id = $1 AND attempts < $2 AND expires_at > $3",
+    )
+    .bind(user.as_str())
+    .bind(max_attempts)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

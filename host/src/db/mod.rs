@@ -1,0 +1,111 @@
+//! Persistence: one storage interface over PostgreSQL and SQLite.
+//!
+//! Both backends go through sqlx's `Any` driver, so every query is written once (portable SQL,
+//! `$n` placeholders, TEXT ids, BIGINT Unix-second timestamps). Each backend has its own
+//! migration directory (`migrations/postgres`, `migrations/sqlite`) so their DDL may diverge.
+//! Query functions take an executor so that they compose inside a transaction.
+
+pub mod codes;
+pub mod tokens;
+pub mod users;
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool};
+
+use crate::config::Database;
+
+/// An executor for one query: a pool, a connection or a transaction.
+pub trait Exec<'c>: sqlx::Executor<'c, Database = Any> {}
+impl<'c, T: sqlx::Executor<'c, Database = Any>> Exec<'c> for T {}
+
+static POSTGRES: Migrator = sqlx::migrate!("../migrations/postgres");
+static SQLITE: Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database returned an impossible value in {0}")]
+    Corrupt(&'static str),
+}
+
+/// Which backend a pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// The connection pool and its backend.
+#[derive(Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+impl Db {
+    /// Connects; the pool reconnects by itself after the database comes back.
+    pub async fn connect(database: &Database) -> Result<Self, DbError> {
+        install_default_drivers();
+        let (url, backend, max) = match database {
+            // One connection that never expires: an in-memory database lives as long as it.
+            Database::InMemory => ("sqlite::memory:".to_owned(), Backend::Sqlite, 1),
+            Database::Sqlite(url) => (sqlite_url(url.expose_secret()), Backend::Sqlite, 4),
+            Database::Postgres(url) => (url.expose_secret().to_owned(), Backend::Postgres, 16),
+        };
+        let mut options = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(3));
+        if matches!(database, Database::InMemory) {
+            options = options
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = options.connect(&url).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies pending migrations. On PostgreSQL sqlx holds `pg_advisory_lock` for the duration,
+    /// so replicas starting together apply each migration once.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        let migrator = match self.backend {
+            Backend::Postgres => &POSTGRES,
+            Backend::Sqlite => &SQLITE,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        let probe = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), probe).await,
+            Ok(Ok(_))
+        )
+    }
+}
+
+/// A file database is created when missing.
+fn sqlite_url(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// Converts a stored 0/1 flag.
+pub(crate) fn flag(v: i64) -> bool {
+    v != 0
+}

@@ -1,0 +1,167 @@
+//! Extractors: the authenticated user, JSON bodies with our error shape, the client address,
+//! cookies and the Origin check.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use crate::auth::token::TokenError;
+use crate::error::Error;
+use crate::ids::{EnterpriseId, UserId};
+
+/// Cookie names.
+pub const ACCESS_COOKIE: &str = "aileron_access";
+pub const REFRESH_COOKIE: &str = "aileron_refresh";
+
+/// How session cookies are written.
+#[derive(Debug, Clone)]
+pub struct CookiePolicy {
+    /// `Secure` when the public URL is https.
+    pub secure: bool,
+}
+
+impl CookiePolicy {
+    /// The access cookie: sent on every request, never readable by script.
+    pub fn access(&self, token: &str, max_age: i64) -> String {
+        self.cookie(ACCESS_COOKIE, token, "/", "Lax", max_age)
+    }
+
+    /// The refresh cookie: only sent to `/auth` (refresh and logout), same-site only.
+    pub fn refresh(&self, token: &str, max_age: i64) -> String {
+        self.cookie(REFRESH_COOKIE, token, "/auth", "Strict", max_age)
+    }
+
+    /// Both cookies, expired.
+    pub fn cleared(&self) -> [String; 2] {
+        [self.access("", 0), self.refresh("", 0)]
+    }
+
+    fn cookie(&self, name: &str, value: &str, path: &str, same_site: &str, max_age: i64) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!(
+            "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
+        )
+    }
+}
+
+/// The value of a cookie in the request.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// A cookie-authenticated state change must come from an allowed Origin.
+pub fn check_origin(state: &AppState, method: &Method, headers: &HeaderMap) -> Result<(), Error> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    match origin {
+        Some(o) if state.allowed_origins.iter().any(|a| a == o) => Ok(()),
+        _ => Err(Error::OriginNotAllowed),
+    }
+}
+
+/// Proof that the request carries a valid access token (or that auth is disabled).
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: UserId,
+    pub enterprise_id: EnterpriseId,
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        if let Some(local) = &state.local_user {
+            return Ok(AuthUser {
+                user_id: local.id.clone(),
+                enterprise_id: local.enterprise_id.clone(),
+            });
+        }
+        let token = match bearer(&parts.headers)? {
+            Some(token) => token,
+            None => {
+                let token = cookie(&parts.headers, ACCESS_COOKIE).ok_or(Error::Unauthenticated)?;
+                check_origin(state, &parts.method, &parts.headers)?;
+                token
+            }
+        };
+        let claims = state.auth.keys.verify(&token).map_err(|e| match e {
+            TokenError::Expired => Error::TokenExpired,
+            TokenError::Invalid => Error::InvalidToken,
+        })?;
+        Ok(AuthUser {
+            user_id: UserId(claims.sub),
+            enterprise_id: EnterpriseId(claims.ent_id),
+        })
+    }
+}
+
+/// The bearer token, if an Authorization header is present; a malformed one is refused.
+fn bearer(headers: &HeaderMap) -> Result<Option<String>, Error> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| Error::InvalidToken)?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Err(Error::InvalidToken),
+    }
+}
+
+/// The refresh token of a request: from the JSON body (API clients) or the cookie (browsers,
+/// Origin-checked).
+pub struct RefreshToken {
+    pub token: SecretString,
+    pub from_cookie: bool,
+}
+
+/// The client's address (the TCP peer).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(ClientAddr(peer))
+    }
+}
+
+/// A JSON body whose rejections use our error shape.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(Error::PayloadTooLarge)
+            }
+            Err(rejection) => Err(Error::InvalidRequest(rejection.body_text())),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The HTTP layer: shared state, the router and its middleware.
+
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod ratelimit;
+pub mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::sensitive_headers::{
+    SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use self::ratelimit::RateLimiter;
+use crate::auth::Auth;
+use crate::config::Limits;
+use crate::db::Db;
+use crate::db::users::User;
+
+/// The request-id header, set on every request and response.
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Everything handlers share. Later resources (vault, credentials, enclave relay) add fields here
+/// and merge their own `router()`.
+#[derive(Clone)]
+pub struct AppState(pub Arc<AppInner>);
+
+/// The shared state behind [`AppState`].
+pub struct AppInner {
+    pub db: Db,
+    pub auth: Auth,
+    /// `Some` when auth is disabled (no database URL): every request acts as this user.
+    pub local_user: Option<User>,
+    pub limiter: RateLimiter,
+    pub cookies: extract::CookiePolicy,
+    /// Origins allowed to make cookie-authenticated state changes (and CORS requests).
+    pub allowed_origins: Vec<String>,
+    pub ui_redirect_url: String,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+/// The whole application with its middleware.
+pub fn app(state: AppState, limits: &Limits) -> Router {
+    let cors = cors(&state.allowed_origins);
+    Router::new()
+        .merge(routes::health::router())
+        .merge(routes::docs::router())
+        .merge(routes::auth::router())
+        .merge(routes::users::router())
+        .fallback(|| async { error_fallback() })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(cors)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req
+                .headers()
+                .get(&X_REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
+        .layer(middleware::from_fn(request_id))
+}
+
+fn error_fallback() -> crate::error::Error {
+    crate::error::Error::NotFound
+}
+
+/// Gives every request a fresh id (a client-sent one is replaced: ids in our logs are ours),
+/// echoes it in the response and makes it available to error bodies.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        req.headers_mut()
+            .insert(X_REQUEST_ID.clone(), value.clone());
+        let mut res = error::REQUEST_ID.scope(id, next.run(req)).await;
+        res.headers_mut().insert(X_REQUEST_ID.clone(), value);
+        return res;
+    }
+    next.run(req).await
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .expose_headers([X_REQUEST_ID.clone()])
+}

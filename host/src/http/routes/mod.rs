@@ -1,0 +1,6 @@
+//! One module per resource, each with its own `router()`.
+
+pub mod auth;
+pub mod docs;
+pub mod health;
+pub mod users;
