@@ -1,0 +1,337 @@
+//! Test harness: a server on a loopback port over a fresh PostgreSQL database or SQLite file, a
+//! local Resend stand-in recording every email, and a captured log.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aileron_host::clock::Clock;
+use aileron_host::config::{Config, RawConfig};
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::Value;
+use sqlx::Connection;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub const SIGNING_KEY: &str = "test-signing-key-0123456789abcdef-0123456789";
+pub const UI_ORIGIN: &str = "http://app.test.localhost";
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// The admin URL of the test PostgreSQL.
+pub fn pg_admin_url() -> String {
+    std::env::var("AILERON_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A fresh database, dropped by `cleanup`.
+pub struct TestDb {
+    pub url: String,
+    pg_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        sqlx::any::install_default_drivers();
+        match backend {
+            Backend::Postgres => {
+                let name = format!("aileron_t_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::AnyConnection::connect(&pg_admin_url())
+                    .await
+                    .expect("connect to test PostgreSQL");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create database");
+                let base = pg_admin_url();
+                let url = match base.rsplit_once('/') {
+                    Some((head, _)) => format!("{head}/{name}"),
+                    None => panic!("bad AILERON_TEST_DATABASE_URL"),
+                };
+                TestDb {
+                    url,
+                    pg_name: Some(name),
+                    _dir: None,
+                }
+            }
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let url = format!("sqlite:{}", dir.path().join("aileron.db").display());
+                TestDb {
+                    url,
+                    pg_name: None,
+                    _dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    pub async fn cleanup(self) {
+        if let Some(name) = &self.pg_name
+            && let Ok(mut admin) = sqlx::AnyConnection::connect(&pg_admin_url()).await
+        {
+            {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut admin)
+                .await;
+            }
+        }
+    }
+}
+
+/// Records the JSON bodies of `POST /emails`, like Resend's API.
+#[derive(Clone, Default)]
+pub struct MailBox(pub Arc<Mutex<Vec<Mail>>>);
+
+/// (Authorization header, JSON body) of one recorded call.
+pub type Mail = (Option<String>, Value);
+
+impl MailBox {
+    pub async fn start() -> (Self, String) {
+        let mailbox = MailBox::default();
+        let app = Router::new()
+            .route("/emails", post(record))
+            .with_state(mailbox.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (mailbox, format!("http://{addr}"))
+    }
+
+    /// The last code sent to `to`, waiting briefly for the background send.
+    pub async fn code_for(&self, to: &str) -> String {
+        for _ in 0..100 {
+            let found = self.0.lock().unwrap().iter().rev().find_map(|(_, m)| {
+                (m["to"][0] == to).then(|| {
+                    let text = m["text"].as_str().unwrap_or_default();
+                    text.split_whitespace()
+                        .find(|w| {
+                            w.trim_end_matches('.').len() == 6
+                                && w.trim_end_matches('.').bytes().all(|b| b.is_ascii_digit())
+                        })
+                        .map(|w| w.trim_end_matches('.').to_owned())
+                })
+            });
+            if let Some(Some(code)) = found {
+                return code;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no code mailed to {to}");
+    }
+
+    pub fn count_for(&self, to: &str) -> usize {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, m)| m["to"][0] == to)
+            .count()
+    }
+}
+
+async fn record(
+    State(mb): State<MailBox>,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    mb.0.lock().unwrap().push((auth, body));
+    Json(serde_json::json!({"id": uuid::Uuid::new_v4().to_string()}))
+}
+
+/// Everything the server logs in this test binary.
+pub fn captured_log() -> String {
+    String::from_utf8_lossy(&LOG.get_or_init(init_log).lock().unwrap()).into_owned()
+}
+
+static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_log() -> Arc<Mutex<Vec<u8>>> {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let writer = LogWriter(buf.clone());
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .try_init();
+    buf
+}
+
+/// A running server.
+pub struct TestServer {
+    pub url: String,
+    pub clock: Clock,
+    pub mail: MailBox,
+    pub http: reqwest::Client,
+    pub db: Option<TestDb>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+pub struct Options {
+    pub database: bool,
+    pub auto_verify: bool,
+    pub per_addr: u32,
+    pub per_account: u32,
+    pub database_url: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            database: true,
+            auto_verify: false,
+            per_addr: 10_000,
+            per_account: 10_000,
+            database_url: None,
+        }
+    }
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, Options::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, opts: Options) -> Self {
+        LOG.get_or_init(init_log);
+        let (mail, mail_url) = MailBox::start().await;
+        let db = match opts.database {
+            true => Some(TestDb::new(backend).await),
+            false => None,
+        };
+        let mut vars = vec![
+            ("AILERON_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+            ("AILERON_JWT_SIGNING_KEY".to_owned(), SIGNING_KEY.to_owned()),
+            (
+                "AILERON_UI_REDIRECT_URL".to_owned(),
+                format!("{UI_ORIGIN}/welcome"),
+            ),
+            ("RESEND_API_KEY".to_owned(), "re_test_key".to_owned()),
+            ("RESEND_API_URL".to_owned(), mail_url),
+            (
+                "AILERON_AUTO_VERIFY_EMAIL".to_owned(),
+                opts.auto_verify.to_string(),
+            ),
+        ];
+        if let Some(url) = opts
+            .database_url
+            .clone()
+            .or_else(|| db.as_ref().map(|d| d.url.clone()))
+        {
+            vars.push(("AILERON_DATABASE_URL".to_owned(), url));
+        }
+        let mut config = Config::try_from(RawConfig::from_pairs(vars)).expect("config");
+        config.limits.auth_per_addr_per_minute = opts.per_addr;
+        config.limits.auth_per_account_per_minute = opts.per_account;
+        let clock = Clock::default();
+        let state = aileron_host::build_state(&config, clock.clone())
+            .await
+            .expect("state");
+        let app = aileron_host::router(state, &config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(aileron_host::serve(listener, app, async move {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            url: format!("http://{addr}"),
+            clock,
+            mail,
+            http: aileron_host::mail::http_client().unwrap(),
+            db,
+            stop: Some(stop),
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        json(res).await
+    }
+
+    pub async fn get_bearer(&self, path: &str, token: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        json(res).await
+    }
+
+    /// Signs up and verifies through the mailed code; returns the session (tokens in the body).
+    pub async fn verified_account(&self, email: &str, password: &str) -> Value {
+        let (status, _) = self
+            .post(
+                "/auth/signup",
+                serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 202);
+        let code = self.mail.code_for(email).await;
+        let (status, session) = self
+            .post(
+                "/auth/verify-email",
+                serde_json::json!({"email": email, "code": code, "delivery": "body"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{session}");
+        session
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(db) = self.db.take() {
+            db.cleanup().await;
+        }
+    }
+}
+
+pub async fn json(res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap_or_default();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+/// The error code of an error body.
+pub fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
