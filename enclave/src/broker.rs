@@ -9,7 +9,7 @@ use aileron_sdk::wire::{self, BrokeredRequest, BrokeredResponse};
 use http::HeaderName;
 
 use crate::redact::Needles;
-use crate::scope::{ScopeError, ValidScope};
+use crate::scope::{RESERVED_HEADERS, ScopeError, ValidScope};
 
 /// Why a brokered request failed.
 #[derive(Debug, thiserror::Error)]
@@ -56,20 +56,6 @@ pub struct Broker {
     limits: BrokerLimits,
 }
 
-/// Headers a caller may not set: framing, hop-by-hop, and anything that would redirect the call.
-const FORBIDDEN: [&str; 10] = [
-    "host",
-    "connection",
-    "content-length",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
-    "keep-alive",
-    "proxy-authorization",
-    "proxy-connection",
-];
-
 impl Broker {
     /// A broker trusting the public web PKI (rustls, ring).
     pub fn new(limits: BrokerLimits) -> Result<Broker, String> {
@@ -106,7 +92,7 @@ impl Broker {
         for (name, value) in &request.headers {
             let header = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| BrokerError::BadRequest(format!("invalid header name {name:?}")))?;
-            if FORBIDDEN.contains(&header.as_str()) || header == scope.inject_header {
+            if RESERVED_HEADERS.contains(&header.as_str()) || header == scope.inject_header {
                 return Err(BrokerError::BadRequest(format!(
                     "header `{header}` may not be set by the caller"
                 )));

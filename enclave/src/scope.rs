@@ -45,8 +45,9 @@ pub struct ValidScope {
     pub max_uses: Option<u64>,
 }
 
-/// Hop-by-hop and framing headers the caller may not set and the secret may not go into.
-const RESERVED: [&str; 9] = [
+/// Hop-by-hop, framing and proxy headers: the caller may not set them and the secret may not go
+/// into them.
+pub const RESERVED_HEADERS: [&str; 10] = [
     "host",
     "connection",
     "content-length",
@@ -56,6 +57,7 @@ const RESERVED: [&str; 9] = [
     "upgrade",
     "keep-alive",
     "proxy-authorization",
+    "proxy-connection",
 ];
 
 impl ValidScope {
@@ -93,7 +95,7 @@ impl ValidScope {
                 scope.inject.header
             ))
         })?;
-        if RESERVED.contains(&header.as_str()) {
+        if RESERVED_HEADERS.contains(&header.as_str()) {
             return invalid(format!("the secret cannot go into `{header}`"));
         }
         let mut parts = scope.inject.format.split("{secret}");

@@ -29,6 +29,17 @@ fn scope(prefix: &str, methods: &[&str], max_uses: Option<u64>) -> Scope {
     }
 }
 
+/// Escrows [`SECRET`] for GET requests anywhere on `upstream`.
+async fn escrow_to(client: &Client, upstream: &Upstream) -> Escrow {
+    client
+        .escrow(
+            SECRET.as_bytes(),
+            &scope(&format!("{}/", upstream.url()), &["GET"], None),
+        )
+        .await
+        .unwrap()
+}
+
 fn get(url: String) -> BrokeredRequest {
     BrokeredRequest {
         method: "GET".into(),
@@ -172,13 +183,7 @@ async fn a_redirect_is_returned_not_followed() {
     let elsewhere = Upstream::start().await;
     let enclave = spawn_local();
     let client = client(&enclave);
-    let escrow = client
-        .escrow(
-            SECRET.as_bytes(),
-            &scope(&format!("{}/", upstream.url()), &["GET"], None),
-        )
-        .await
-        .unwrap();
+    let escrow = escrow_to(&client, &upstream).await;
     let response = client
         .request(
             &escrow,
@@ -342,13 +347,7 @@ async fn the_sdk_reports_an_enclave_restart_as_such() {
     // Keep the CA across the restart (as a persistent volume would), only the process restarts.
     copy_dir(&first.dir.path().join("ca"), &dir.path().join("ca"));
     let client = client(&first);
-    let escrow = client
-        .escrow(
-            SECRET.as_bytes(),
-            &scope(&format!("{}/", upstream.url()), &["GET"], None),
-        )
-        .await
-        .unwrap();
+    let escrow = escrow_to(&client, &upstream).await;
     drop(first);
     let _second = spawn_in(dir, port, &[]);
     match client
@@ -426,13 +425,7 @@ async fn the_confidential_space_path_works_through_the_stand_in_launcher() {
         ],
     );
     let client = client_for(&launcher_ca, &enclave.url);
-    let escrow = client
-        .escrow(
-            SECRET.as_bytes(),
-            &scope(&format!("{}/", upstream.url()), &["GET"], None),
-        )
-        .await
-        .unwrap();
+    let escrow = escrow_to(&client, &upstream).await;
     assert_eq!(
         client
             .request(&escrow, &get(format!("{}/x", upstream.url())))
@@ -527,13 +520,7 @@ async fn the_planted_secret_never_reaches_the_enclave_log() {
     let upstream = Upstream::start().await;
     let enclave = spawn_local();
     let client = client(&enclave);
-    let escrow = client
-        .escrow(
-            SECRET.as_bytes(),
-            &scope(&format!("{}/", upstream.url()), &["GET"], None),
-        )
-        .await
-        .unwrap();
+    let escrow = escrow_to(&client, &upstream).await;
     client
         .request(&escrow, &get(format!("{}/echo", upstream.url())))
         .await
