@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod mail;
+pub mod oauth;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -44,6 +45,8 @@ pub enum StartError {
     Hasher(#[from] auth::password::HashError),
     #[error("HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
+    #[error("OAuth provider: {0}")]
+    OAuth(String),
     #[error("listen: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -58,6 +61,8 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         None => SigningKey::new(rand::random::<[u8; 32]>().to_vec()),
     };
     let http = mail::http_client()?;
+    let oauth = oauth::Providers::new(config, http.clone(), key.expose())
+        .map_err(|e| StartError::OAuth(e.to_string()))?;
     let auth = Auth {
         db: db.clone(),
         hasher: Hasher::new()?,
@@ -90,6 +95,7 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         },
         allowed_origins: config.cors_origins.clone(),
         ui_redirect_url: config.ui_redirect_url.clone(),
+        oauth,
         auth,
     })))
 }

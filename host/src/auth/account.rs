@@ -43,3 +43,56 @@ fn enterprise_for(email: &Email, display_name: Option<&str>) -> Enterprise {
         domain,
     }
 }
+
+/// The user an external identity signs in as: the linked one, else the account with the same
+/// verified email (the identity is linked to it), else a new account. An address the provider
+/// has not verified is never linked nor used to create an account.
+pub async fn resolve_external(
+    db: &crate::db::Db,
+    id: &crate::oauth::ExternalIdentity,
+    now: i64,
+) -> Result<User, crate::error::Error> {
+    use crate::error::Error;
+    if let Some(user) = users::by_identity(&db.pool, id.provider, &id.subject).await? {
+        return Ok(user);
+    }
+    if !id.email_verified {
+        return Err(Error::OAuthEmailNotVerified);
+    }
+    let email = Email::parse(&id.email).ok_or(Error::OAuthEmailNotVerified)?;
+    let mut tx = db.pool.begin().await?;
+    let user = match users::by_email(&mut *tx, email.as_str()).await? {
+        Some(existing) => {
+            if !existing.email_verified {
+                // Someone registered this address without proving it; the provider just did.
+                // Drop that password so a pre-registered account cannot be taken over.
+                users::claim_unverified(&mut *tx, &existing.id).await?;
+            }
+            existing
+        }
+        None => {
+            let new = NewUser {
+                email: email.as_str(),
+                email_verified: true,
+                password_hash: None,
+                display_name: id.name.as_deref(),
+            };
+            create(&mut tx, &email, new, now)
+                .await?
+                .ok_or(Error::OAuthFailed)?
+        }
+    };
+    users::link_identity(
+        &mut *tx,
+        &user.id,
+        id.provider,
+        &id.subject,
+        Some(email.as_str()),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    users::by_id(&db.pool, &user.id)
+        .await?
+        .ok_or(Error::OAuthFailed)
+}

@@ -247,3 +247,12 @@ pub async fn unlink_provider<'c>(
         .await?;
     Ok(done.rows_affected())
 }
+
+/// Marks an unverified account verified by an identity provider and drops its password.
+pub async fn claim_unverified<'c>(ex: impl Exec<'c>, id: &UserId) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET email_verified = 1, password_hash = NULL WHERE id = $1 AND email_verified = 0")
+        .bind(id.as_str())
+        .execute(ex)
+        .await?;
+    Ok(())
+}

@@ -45,6 +45,7 @@ pub struct AppInner {
     /// Origins allowed to make cookie-authenticated state changes (and CORS requests).
     pub allowed_origins: Vec<String>,
     pub ui_redirect_url: String,
+    pub oauth: crate::oauth::Providers,
 }
 
 impl std::ops::Deref for AppState {
@@ -62,6 +63,7 @@ pub fn app(state: AppState, limits: &Limits) -> Router {
         .merge(routes::docs::router())
         .merge(routes::auth::router())
         .merge(routes::users::router())
+        .merge(routes::oauth::router())
         .fallback(|| async { error_fallback() })
         .with_state(state)
         // Extractors (Json, Bytes) enforce this and answer with our 413 error body.

@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorDetail};
-use super::routes::{auth, health, users};
+use super::routes::{auth, health, oauth, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +19,8 @@ use super::routes::{auth, health, users};
         auth::login,
         auth::refresh,
         auth::logout,
+        oauth::login,
+        oauth::callback,
         users::get_me,
         users::patch_me,
         users::get_enterprise,

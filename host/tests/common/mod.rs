@@ -201,6 +201,7 @@ pub struct Options {
     pub per_addr: u32,
     pub per_account: u32,
     pub database_url: Option<String>,
+    pub extra_env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -211,6 +212,7 @@ impl Default for Options {
             per_addr: 10_000,
             per_account: 10_000,
             database_url: None,
+            extra_env: Vec::new(),
         }
     }
 }
@@ -227,7 +229,10 @@ impl TestServer {
             true => Some(TestDb::new(backend).await),
             false => None,
         };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
         let mut vars = vec![
+            ("AILERON_PUBLIC_URL".to_owned(), format!("http://{addr}")),
             ("AILERON_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
             ("AILERON_JWT_SIGNING_KEY".to_owned(), SIGNING_KEY.to_owned()),
             (
@@ -248,6 +253,7 @@ impl TestServer {
         {
             vars.push(("AILERON_DATABASE_URL".to_owned(), url));
         }
+        vars.extend(opts.extra_env.iter().cloned());
         let mut config = Config::try_from(RawConfig::from_pairs(vars)).expect("config");
         config.limits.auth_per_addr_per_minute = opts.per_addr;
         config.limits.auth_per_account_per_minute = opts.per_account;
@@ -256,8 +262,6 @@ impl TestServer {
             .await
             .expect("state");
         let app = aileron_host::router(state, &config);
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(aileron_host::serve(listener, app, async move {
             let _ = stopped.await;
