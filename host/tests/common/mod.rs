@@ -202,6 +202,8 @@ pub struct Options {
     pub per_account: u32,
     pub database_url: Option<String>,
     pub extra_env: Vec<(String, String)>,
+    /// Listen on this loopback port instead of a fresh one.
+    pub port: Option<u16>,
 }
 
 impl Default for Options {
@@ -213,6 +215,7 @@ impl Default for Options {
             per_account: 10_000,
             database_url: None,
             extra_env: Vec::new(),
+            port: None,
         }
     }
 }
@@ -229,7 +232,9 @@ impl TestServer {
             true => Some(TestDb::new(backend).await),
             false => None,
         };
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::bind(("127.0.0.1", opts.port.unwrap_or(0)))
+            .await
+            .unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let mut vars = vec![
             ("AILERON_PUBLIC_URL".to_owned(), format!("http://{addr}")),
