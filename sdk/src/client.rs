@@ -85,6 +85,11 @@ impl Client {
         }
     }
 
+    /// The enclave's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     /// Attests the enclave now: a fresh nonce, the token verified against the policy with
     /// nonces `[nonce, binding]`, and the TLS key of the connection checked against the token.
     pub async fn attest(&self) -> Result<Arc<Attested>, Error> {
