@@ -160,11 +160,12 @@ pub struct Config {
     pub enclave_audience: Option<String>,
     pub attestation_token_type: Option<String>,
     pub local_ca_dir: Option<String>,
-    /// Not from the environment: request limits, adjustable by tests.
+    /// Request limits (rate limits from the environment; sizes fixed, adjustable by tests).
     pub limits: Limits,
 }
 
-/// Per-window request budgets and sizes (not configurable by the environment).
+/// Request budgets and sizes. The two rate limits come from `AILERON_RATE_LIMIT_PER_ADDR` and
+/// `AILERON_RATE_LIMIT_PER_ACCOUNT`; the rest is fixed.
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_body_bytes: usize,
@@ -236,9 +237,35 @@ impl TryFrom<RawConfig> for Config {
             attestation_token_type: attestation_token_type(&raw)?,
             local_ca_dir: raw.get("AILERON_LOCAL_CA_DIR").map(str::to_owned),
             database,
-            limits: Limits::default(),
+            limits: limits(&raw)?,
         })
     }
+}
+
+fn limits(raw: &RawConfig) -> Result<Limits, ConfigError> {
+    const EXPECTED: &str = "a whole number of attempts per minute, at least 1";
+    let per = |var: &'static str, default: u32| -> Result<u32, ConfigError> {
+        match raw.get(var) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| invalid(var, v, EXPECTED)),
+        }
+    };
+    let defaults = Limits::default();
+    Ok(Limits {
+        auth_per_addr_per_minute: per(
+            "AILERON_RATE_LIMIT_PER_ADDR",
+            defaults.auth_per_addr_per_minute,
+        )?,
+        auth_per_account_per_minute: per(
+            "AILERON_RATE_LIMIT_PER_ACCOUNT",
+            defaults.auth_per_account_per_minute,
+        )?,
+        ..defaults
+    })
 }
 
 fn invalid(var: &'static str, value: &str, expected: &'static str) -> ConfigError {

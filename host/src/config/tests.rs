@@ -191,6 +191,16 @@ fn every_bad_value_is_named_with_its_accepted_form() {
             &[("AILERON_ATTESTATION_TOKEN_TYPE", "jwt")],
             "AILERON_ATTESTATION_TOKEN_TYPE: invalid value \"jwt\"; expected OIDC or PKI",
         ),
+        (
+            "rate addr",
+            &[("AILERON_RATE_LIMIT_PER_ADDR", "0")],
+            "AILERON_RATE_LIMIT_PER_ADDR: invalid value \"0\"; expected a whole number of attempts per minute, at least 1",
+        ),
+        (
+            "rate account",
+            &[("AILERON_RATE_LIMIT_PER_ACCOUNT", "many")],
+            "AILERON_RATE_LIMIT_PER_ACCOUNT: invalid value \"many\"; expected a whole number of attempts per minute, at least 1",
+        ),
     ];
     for (name, pairs, message) in cases {
         let err = match with(pairs) {
