@@ -9,7 +9,9 @@ pub mod codes;
 pub mod tokens;
 pub mod users;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -43,11 +45,23 @@ pub enum Backend {
     Sqlite,
 }
 
+/// How long a health probe's answer is reused, in milliseconds: `/v1/health` under load costs
+/// one database round trip per period, not one per request.
+const PROBE_TTL_MS: u64 = 250;
+
 /// The connection pool and its backend.
 #[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    probe: Arc<Probe>,
+}
+
+/// The last probe's result; one probe runs at a time, others reuse its answer.
+struct Probe {
+    ok: AtomicBool,
+    at: std::sync::Mutex<Option<Instant>>,
+    running: tokio::sync::Mutex<()>,
 }
 
 impl Db {
@@ -70,7 +84,16 @@ impl Db {
                 .max_lifetime(None);
         }
         let pool = options.connect(&url).await?;
-        Ok(Self { pool, backend })
+        let probe = Arc::new(Probe {
+            ok: AtomicBool::new(false),
+            at: std::sync::Mutex::new(None),
+            running: tokio::sync::Mutex::new(()),
+        });
+        Ok(Self {
+            pool,
+            backend,
+            probe,
+        })
     }
 
     /// Applies pending migrations. On PostgreSQL sqlx holds `pg_advisory_lock` for the duration,
@@ -84,7 +107,26 @@ impl Db {
         Ok(())
     }
 
-    /// True when the database answers a trivial query.
+    /// True when the database answered a trivial query within the last probe period.
+    pub async fn healthy(&self) -> bool {
+        let fresh = |p: &Probe| {
+            let at = p.at.lock().unwrap_or_else(|e| e.into_inner());
+            at.is_some_and(|t| t.elapsed() < Duration::from_millis(PROBE_TTL_MS))
+        };
+        if fresh(&self.probe) {
+            return self.probe.ok.load(Ordering::Relaxed);
+        }
+        let Ok(_guard) = self.probe.running.try_lock() else {
+            // Another request is probing right now: reuse the last answer.
+            return self.probe.ok.load(Ordering::Relaxed);
+        };
+        let ok = self.ping().await;
+        self.probe.ok.store(ok, Ordering::Relaxed);
+        *self.probe.at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        ok
+    }
+
+    /// True when the database answers a trivial query now.
     pub async fn ping(&self) -> bool {
         let probe = sqlx::query("SELECT 1").execute(&self.pool);
         matches!(

@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/v1/health", tag = "health",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let up = state.db.ping().await;
+    let up = state.db.healthy().await;
     let body = Health {
         status: if up { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
