@@ -14,6 +14,8 @@ pub mod http;
 pub mod ids;
 pub mod mail;
 pub mod oauth;
+pub mod tee;
+pub mod vault;
 
 use std::future::Future;
 use std::net::SocketAddr;
