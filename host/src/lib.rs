@@ -49,6 +49,8 @@ pub enum StartError {
     HttpClient(#[from] reqwest::Error),
     #[error("OAuth provider: {0}")]
     OAuth(String),
+    #[error(transparent)]
+    Tee(#[from] tee::TeeError),
     #[error("listen: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -81,6 +83,7 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         refresh_ttl: secs(config.refresh_token_ttl),
         auto_verify: config.auto_verify_email,
     };
+    let tee = Arc::new(tee::Tee::start(tee::TeeSettings::from_config(config)?).await?);
     let local_user = match config.database.auth_enabled() {
         true => None,
         false => Some(local_user(&auth).await?),
@@ -99,6 +102,7 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         ui_redirect_url: config.ui_redirect_url.clone(),
         oauth,
         auth,
+        tee,
     })))
 }
 

@@ -96,7 +96,7 @@ pub enum TeeError {
 }
 
 /// The attestation state, as `GET /v1/tee/status` reports it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TeeStatus {
     /// `disabled`, `local` or `confidential-space`.
     pub provider: &'static str,
@@ -114,7 +114,7 @@ pub struct TeeStatus {
 }
 
 /// Verified claims shown in the status.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StatusClaims {
     /// Image digest.
     pub image_digest: String,

@@ -46,6 +46,8 @@ pub struct AppInner {
     pub allowed_origins: Vec<String>,
     pub ui_redirect_url: String,
     pub oauth: crate::oauth::Providers,
+    /// The enclave behind the host (or none).
+    pub tee: Arc<crate::tee::Tee>,
 }
 
 impl std::ops::Deref for AppState {
@@ -64,6 +66,7 @@ pub fn app(state: AppState, limits: &Limits) -> Router {
         .merge(routes::auth::router())
         .merge(routes::users::router())
         .merge(routes::oauth::router())
+        .merge(routes::tee::router())
         .fallback(|| async { error_fallback() })
         .with_state(state)
         // Extractors (Json, Bytes) enforce this and answer with our 413 error body.

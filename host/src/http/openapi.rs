@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorDetail};
-use super::routes::{auth, health, oauth, users};
+use super::routes::{auth, health, oauth, tee, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,7 @@ use super::routes::{auth, health, oauth, users};
         oauth::login,
         oauth::callback,
         users::get_me,
+        tee::status,
         users::patch_me,
         users::get_enterprise,
         users::patch_enterprise,

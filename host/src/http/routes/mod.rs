@@ -4,4 +4,5 @@ pub mod auth;
 pub mod docs;
 pub mod health;
 pub mod oauth;
+pub mod tee;
 pub mod users;
