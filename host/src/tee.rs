@@ -293,18 +293,33 @@ async fn start_local(
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn an_in_process_local_enclave_is_attested_and_reported() {
-        let dir = tempfile::tempdir().unwrap();
-        let tee = Tee::start(TeeSettings::Local {
-            enclave_url: None,
+    fn local_settings(dir: &tempfile::TempDir, enclave_url: Option<String>) -> TeeSettings {
+        TeeSettings::Local {
+            enclave_url,
             image_digest: None,
             local_ca_dir: dir.path().join("ca"),
             audience: "aileron-enclave".into(),
             escrow_ttl: std::time::Duration::from_secs(3600),
-        })
-        .await
-        .unwrap();
+        }
+    }
+
+    async fn local_tee(dir: &tempfile::TempDir) -> Tee {
+        Tee::start(local_settings(dir, None)).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_external_local_enclave_needs_its_image_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let result = Tee::start(local_settings(&dir, Some("https://127.0.0.1:8443".into()))).await;
+        assert!(
+            matches!(result, Err(TeeError::Setup(m)) if m.contains("AILERON_ENCLAVE_IMAGE_DIGEST"))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_in_process_local_enclave_is_attested_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let tee = local_tee(&dir).await;
         let status = tee.status().await;
         assert!(status.attested, "{status:?}");
         assert_eq!(status.provider, "local");
@@ -314,15 +329,7 @@ mod tests {
     #[tokio::test]
     async fn an_enclave_that_does_not_verify_is_reported_not_attested() {
         let dir = tempfile::tempdir().unwrap();
-        let local = Tee::start(TeeSettings::Local {
-            enclave_url: None,
-            image_digest: None,
-            local_ca_dir: dir.path().join("ca"),
-            audience: "aileron-enclave".into(),
-            escrow_ttl: std::time::Duration::from_secs(3600),
-        })
-        .await
-        .unwrap();
+        let local = local_tee(&dir).await;
         let url = local.client().unwrap().base_url().to_owned();
         // The same enclave under a production policy: Google's root refuses the local chain.
         let policy = Policy::production(
