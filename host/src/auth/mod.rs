@@ -166,6 +166,11 @@ impl Auth {
             now,
         )
         .await?;
+        self.session_with(user, refresh, now)
+    }
+
+    /// A session around an already stored refresh token.
+    fn session_with(&self, user: &User, refresh: SecretString, now: i64) -> Result<Session, Error> {
         let access = self
             .keys
             .issue(
@@ -188,6 +193,9 @@ impl Auth {
     pub async fn refresh(&self, token: &SecretString) -> Result<Session, Error> {
         let hash = secret::token_hash(token);
         let now = self.clock.now();
+        if self.db.backend == crate::db::Backend::Postgres {
+            return self.refresh_in_one_statement(&hash, now).await;
+        }
         let Some((family, user_id)) = tokens::take_live(&self.db.pool, &hash, now).await? else {
             return Err(self.refused_refresh(&hash, now).await?);
         };
@@ -199,6 +207,24 @@ impl Auth {
             return Err(e);
         }
         self.session_in_family(&user, &family).await
+    }
+
+    /// The PostgreSQL path of [`Auth::refresh`]: rotation, successor and owner in one round trip.
+    async fn refresh_in_one_statement(&self, hash: &str, now: i64) -> Result<Session, Error> {
+        let refresh = secret::new_refresh_token();
+        let successor = secret::token_hash(&refresh);
+        let rotated =
+            tokens::rotate_with_user(&self.db.pool, hash, &successor, now, now + self.refresh_ttl)
+                .await?;
+        let Some((family, user)) = rotated else {
+            return Err(self.refused_refresh(hash, now).await?);
+        };
+        if let Err(e) = check_may_sign_in(&user) {
+            // Revokes the successor just stored with the rest of the family.
+            tokens::revoke_family(&self.db.pool, &family, now).await?;
+            return Err(e);
+        }
+        self.session_with(&user, refresh, now)
     }
 
     async fn refused_refresh(&self, hash: &str, now: i64) -> Result<Error, Error> {

@@ -47,7 +47,7 @@ macro_rules! user_select {
     };
 }
 
-fn user_from(row: &AnyRow) -> Result<User, DbError> {
+pub(crate) fn user_from(row: &AnyRow) -> Result<User, DbError> {
     let role: String = row.try_get("role")?;
     let status: String = row.try_get("status")?;
     Ok(User {
