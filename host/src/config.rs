@@ -123,7 +123,12 @@ pub struct GenericOidc {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TeeProvider {
     Disabled,
-    Local,
+    /// A local enclave: at `enclave_url` (then `image_digest` names its binary), else started
+    /// by the host on loopback.
+    Local {
+        enclave_url: Option<Url>,
+        image_digest: Option<String>,
+    },
     ConfidentialSpace {
         enclave_url: Url,
         image_digest: String,
@@ -459,7 +464,28 @@ fn tee(raw: &RawConfig) -> Result<TeeProvider, ConfigError> {
     const BECAUSE: &str = "when AILERON_TEE_PROVIDER=confidential-space";
     match raw.get(VAR) {
         None => Ok(TeeProvider::Disabled),
-        Some("local") => Ok(TeeProvider::Local),
+        Some("local") => {
+            let enclave_url = match raw.get("AILERON_ENCLAVE_URL") {
+                Some(u) => Some(url(raw, "AILERON_ENCLAVE_URL", u)?),
+                None => None,
+            };
+            let image_digest = raw.get("AILERON_ENCLAVE_IMAGE_DIGEST").map(str::to_owned);
+            match (&enclave_url, &image_digest) {
+                (_, Some(d)) if !is_sha256_digest(d) => Err(invalid(
+                    "AILERON_ENCLAVE_IMAGE_DIGEST",
+                    d,
+                    "sha256: followed by 64 lowercase hex digits",
+                )),
+                (Some(_), None) => Err(ConfigError::Missing {
+                    var: "AILERON_ENCLAVE_IMAGE_DIGEST",
+                    because: "when AILERON_TEE_PROVIDER=local with AILERON_ENCLAVE_URL (the sha256 of the enclave binary)",
+                }),
+                _ => Ok(TeeProvider::Local {
+                    enclave_url,
+                    image_digest,
+                }),
+            }
+        }
         Some("confidential-space") => {
             let required = |var: &'static str| {
                 raw.get(var).map(str::to_owned).ok_or(ConfigError::Missing {

@@ -60,11 +60,38 @@ pub enum Error {
     DatabaseUnavailable,
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("{0}")]
+    InvalidPassphrase(String),
+    #[error("no vault passphrase is set yet: set one with POST /v1/users/me/passphrase")]
+    PassphraseNotSet,
+    #[error("changing the passphrase requires current_passphrase")]
+    CurrentPassphraseRequired,
+    #[error("the passphrase is not correct")]
+    WrongPassphrase,
+    #[error("the vault is locked: verify your passphrase (POST /v1/users/me/passphrase/verify)")]
+    VaultLocked,
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("agent tokens can only make brokered requests")]
+    AgentNotAllowed,
+    #[error("{0}")]
+    EscrowLost(String),
+    #[error("no enclave is configured (AILERON_TEE_PROVIDER is empty)")]
+    TeeDisabled,
+    #[error("the enclave is unavailable: {0}")]
+    EnclaveUnavailable(String),
+    /// A refusal with a code shared with the enclave (`scope_violation`, `escrow_expired`…).
+    #[error("{message}")]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
 }
 
 impl Error {
     /// The stable code clients match on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         use Error::*;
         match self {
             InvalidRequest(_) => "invalid_request",
@@ -94,6 +121,17 @@ impl Error {
             PayloadTooLarge => "payload_too_large",
             DatabaseUnavailable => "database_unavailable",
             Internal(_) => "internal",
+            InvalidPassphrase(_) => "invalid_passphrase",
+            PassphraseNotSet => "passphrase_not_set",
+            CurrentPassphraseRequired => "current_passphrase_required",
+            WrongPassphrase => "wrong_passphrase",
+            VaultLocked => "vault_locked",
+            AlreadyExists(_) => "already_exists",
+            AgentNotAllowed => "agent_token_not_allowed",
+            EscrowLost(_) => "escrow_lost",
+            TeeDisabled => "tee_disabled",
+            EnclaveUnavailable(_) => "enclave_unavailable",
+            Refused { code, .. } => code,
         }
     }
 }
@@ -119,5 +157,39 @@ impl From<sqlx::Error> for Error {
 impl From<crate::auth::password::HashError> for Error {
     fn from(e: crate::auth::password::HashError) -> Self {
         Error::Internal(e.to_string())
+    }
+}
+
+impl From<crate::vault::VaultError> for Error {
+    fn from(e: crate::vault::VaultError) -> Self {
+        use crate::vault::VaultError;
+        match e {
+            VaultError::WrongPassphrase => Error::WrongPassphrase,
+            VaultError::PassphraseLength { .. } => Error::InvalidPassphrase(e.to_string()),
+            VaultError::Corrupt | VaultError::Parameters(_) | VaultError::Random => {
+                Error::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<aileron_enclave::broker::BrokerError> for Error {
+    /// The in-host broker refuses with the enclave's codes, so clients see one vocabulary.
+    fn from(e: aileron_enclave::broker::BrokerError) -> Self {
+        use aileron_enclave::broker::BrokerError;
+        use aileron_enclave::scope::ScopeError;
+        let (status, code) = match &e {
+            BrokerError::Scope(ScopeError::Invalid(_)) => (400, "invalid_scope"),
+            BrokerError::Scope(ScopeError::Violation(_)) => (403, "scope_violation"),
+            BrokerError::BadRequest(_) => (400, "invalid_request"),
+            BrokerError::InvalidSecret => (422, "invalid_secret"),
+            BrokerError::Upstream(_) => (502, "upstream_error"),
+            BrokerError::TooLarge(_) => (502, "upstream_too_large"),
+        };
+        Error::Refused {
+            status,
+            code: code.into(),
+            message: e.to_string(),
+        }
     }
 }

@@ -5,6 +5,8 @@
 //! until its shutdown future resolves.
 
 pub mod accounts;
+pub mod agents;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -14,6 +16,7 @@ pub mod http;
 pub mod ids;
 pub mod mail;
 pub mod oauth;
+pub mod relay;
 pub mod tee;
 pub mod vault;
 
@@ -78,17 +81,25 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
             &config.resend_api_url,
             &config.mail_from,
         ),
-        clock,
+        clock: clock.clone(),
         access_ttl: secs(config.access_token_ttl),
         refresh_ttl: secs(config.refresh_token_ttl),
         auto_verify: config.auto_verify_email,
     };
     let tee = Arc::new(tee::Tee::start(tee::TeeSettings::from_config(config)?).await?);
+    let vault = vault::service::Vault::new(
+        db.clone(),
+        clock.clone(),
+        config.kek_session_ttl,
+        config.escrow_ttl,
+        key.expose(),
+    );
+    let audit = audit::Audit::new(db.clone(), clock.clone());
     let local_user = match config.database.auth_enabled() {
         true => None,
         false => Some(local_user(&auth).await?),
     };
-    Ok(AppState(Arc::new(AppInner {
+    let state = AppState(Arc::new(AppInner {
         db,
         local_user,
         limiter: RateLimiter::new(
@@ -103,7 +114,34 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         oauth,
         auth,
         tee,
-    })))
+        vault,
+        audit,
+    }));
+    spawn_watch(&state);
+    Ok(state)
+}
+
+/// How often the host checks the enclave's boot and sweeps expired vault sessions.
+const WATCH_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Background upkeep for as long as the state lives: expired vault sessions are dropped (their
+/// keys zeroized), the enclave is re-attested when its token nears expiry, and a new enclave
+/// boot marks the escrows of older boots lost.
+fn spawn_watch(state: &AppState) {
+    let weak = Arc::downgrade(&state.0);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(WATCH_PERIOD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(inner) = weak.upgrade() else { return };
+            let state = AppState(inner);
+            state.vault.sweep();
+            if let Err(e) = relay::check_boot(&state).await {
+                tracing::warn!(error = %e, "enclave check failed");
+            }
+        }
+    });
 }
 
 fn secs(d: std::time::Duration) -> i64 {

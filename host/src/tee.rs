@@ -53,9 +53,14 @@ impl TeeSettings {
             .unwrap_or_else(|| "aileron-enclave".into());
         match &config.tee {
             TeeProvider::Disabled => Ok(TeeSettings::Disabled),
-            TeeProvider::Local => Ok(TeeSettings::Local {
-                enclave_url: None,
-                image_digest: None,
+            TeeProvider::Local {
+                enclave_url,
+                image_digest,
+            } => Ok(TeeSettings::Local {
+                enclave_url: enclave_url
+                    .as_ref()
+                    .map(|u| u.as_str().trim_end_matches('/').to_owned()),
+                image_digest: image_digest.clone(),
                 local_ca_dir: config
                     .local_ca_dir
                     .clone()

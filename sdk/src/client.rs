@@ -192,6 +192,87 @@ impl Client {
         })
     }
 
+    /// Escrows a credential the caller sealed itself to this enclave's attested HPKE key (the
+    /// host relays it: it cannot open it nor change the scope sealed with it).
+    pub async fn escrow_sealed(&self, body: &EscrowRequest) -> Result<Escrow, Error> {
+        let attested = self.attested().await?;
+        match self.post_escrow(&attested, body).await {
+            // The pinned key no longer answers: re-attest; the caller's seal is for the old boot
+            // and will not open, which the enclave says itself.
+            Err(Error::Transport(_)) => {
+                let fresh = self.attest().await?;
+                self.post_escrow(&fresh, body).await
+            }
+            other => other,
+        }
+    }
+
+    async fn post_escrow(
+        &self,
+        attested: &Attested,
+        body: &EscrowRequest,
+    ) -> Result<Escrow, Error> {
+        let response = attested
+            .http
+            .post(format!("{}/v1/escrows", self.base))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| Error::Transport(e.to_string()))?;
+        let created: EscrowCreated = read_json(response).await?;
+        Ok(Escrow {
+            escrow_id: created.escrow_id,
+            handle: SecretString::from(created.handle),
+            boot_id: attested.boot_id.clone(),
+            expires_at: created.expires_at,
+        })
+    }
+
+    /// Asks the attested enclave for an attestation with someone else's nonce and returns the
+    /// answer unchanged, for a caller that verifies it itself (the host's relay).
+    pub async fn relay_attestation(&self, nonce: &str) -> Result<AttestationResponse, Error> {
+        if !wire::valid_nonce(nonce) {
+            return Err(Error::Invalid(
+                "the nonce must be 10 to 74 printable ASCII characters".into(),
+            ));
+        }
+        let body = AttestationRequest {
+            nonce: nonce.to_owned(),
+        };
+        let attested = self.attested().await?;
+        let send = |http: reqwest::Client| {
+            let url = format!("{}/v1/attestation", self.base);
+            let body = body.clone();
+            async move { http.post(url).json(&body).send().await }
+        };
+        let response = match send(attested.http.clone()).await {
+            Ok(response) => response,
+            Err(_) => send(self.attest().await?.http.clone())
+                .await
+                .map_err(|e| Error::Transport(e.to_string()))?,
+        };
+        read_json(response).await
+    }
+
+    /// The enclave's boot now. Asks its health over the pinned connection; when that fails (a
+    /// restart brings a new TLS key) attests again, so a changed boot is found and verified.
+    pub async fn current_boot(&self) -> Result<String, Error> {
+        let attested = self.attested().await?;
+        let health = attested
+            .http
+            .get(format!("{}/v1/health", self.base))
+            .send()
+            .await;
+        let health: Option<wire::Health> = match health {
+            Ok(response) => read_json(response).await.ok(),
+            Err(_) => None,
+        };
+        match health {
+            Some(h) if h.boot_id == attested.boot_id => Ok(attested.boot_id.clone()),
+            _ => Ok(self.attest().await?.boot_id.clone()),
+        }
+    }
+
     /// Makes `request` with the escrowed credential; the answer has the secret redacted.
     pub async fn request(
         &self,

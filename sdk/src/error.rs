@@ -37,6 +37,9 @@ pub enum Error {
     /// The enclave could not be reached or answered something that is not the protocol.
     #[error("cannot talk to the enclave: {0}")]
     Transport(String),
+    /// The Aileron host server could not be reached or answered something unexpected.
+    #[error("cannot talk to the Aileron server: {0}")]
+    Host(String),
     /// Sealing failed.
     #[error(transparent)]
     Seal(#[from] SealError),

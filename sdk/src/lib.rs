@@ -10,9 +10,11 @@
 
 mod client;
 mod error;
+mod host;
 pub mod seal;
 pub mod tls_pin;
 pub mod wire;
 
 pub use client::{Attested, Client, Escrow};
 pub use error::Error;
+pub use host::{HostClient, HostEscrow, RelayedAttestation};

@@ -5,9 +5,13 @@
 //! migration directory (`migrations/postgres`, `migrations/sqlite`) so their DDL may diverge.
 //! Query functions take an executor so that they compose inside a transaction.
 
+pub mod agents;
+pub mod audit;
 pub mod codes;
+pub mod escrows;
 pub mod tokens;
 pub mod users;
+pub mod vault;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -50,6 +50,16 @@ impl Error {
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
             DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            InvalidPassphrase(_) | CurrentPassphraseRequired => StatusCode::BAD_REQUEST,
+            WrongPassphrase | AgentNotAllowed => StatusCode::FORBIDDEN,
+            PassphraseNotSet | AlreadyExists(_) | EscrowLost(_) | TeeDisabled => {
+                StatusCode::CONFLICT
+            }
+            VaultLocked => StatusCode::LOCKED,
+            EnclaveUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Refused { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
+            }
         }
     }
 }

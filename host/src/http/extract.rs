@@ -85,6 +85,10 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        // An agent token may only make brokered requests ([`Caller`]): never the vault.
+        if bearer(&parts.headers)?.is_some_and(|t| t.starts_with(crate::agents::PREFIX)) {
+            return Err(Error::AgentNotAllowed);
+        }
         if let Some(local) = &state.local_user {
             return Ok(AuthUser {
                 user_id: local.id.clone(),
@@ -106,6 +110,28 @@ impl FromRequestParts<AppState> for AuthUser {
         Ok(AuthUser {
             user_id: UserId(claims.sub),
             enterprise_id: EnterpriseId(claims.ent_id),
+        })
+    }
+}
+
+/// Who makes a brokered request: a signed-in user or one of their agent tokens.
+impl FromRequestParts<AppState> for crate::relay::Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        if let Some(token) = bearer(&parts.headers)?
+            && token.starts_with(crate::agents::PREFIX)
+        {
+            let agent = crate::agents::authenticate(&state.db, &state.auth.clock, &token).await?;
+            return Ok(crate::relay::Caller {
+                user_id: agent.user_id.clone(),
+                agent: Some(agent),
+            });
+        }
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        Ok(crate::relay::Caller {
+            user_id: user.user_id,
+            agent: None,
         })
     }
 }

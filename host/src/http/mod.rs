@@ -48,6 +48,10 @@ pub struct AppInner {
     pub oauth: crate::oauth::Providers,
     /// The enclave behind the host (or none).
     pub tee: Arc<crate::tee::Tee>,
+    /// The zero-knowledge vault and its sessions.
+    pub vault: crate::vault::service::Vault,
+    /// The audit log.
+    pub audit: crate::audit::Audit,
 }
 
 impl std::ops::Deref for AppState {
@@ -67,6 +71,10 @@ pub fn app(state: AppState, limits: &Limits) -> Router {
         .merge(routes::users::router())
         .merge(routes::oauth::router())
         .merge(routes::tee::router())
+        .merge(routes::vault::router())
+        .merge(routes::agents::router())
+        .merge(routes::escrows::router())
+        .merge(routes::audit::router())
         .fallback(|| async { error_fallback() })
         .with_state(state)
         // Extractors (Json, Bytes) enforce this and answer with our 413 error body.

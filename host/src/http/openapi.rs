@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorDetail};
-use super::routes::{auth, health, oauth, tee, users};
+use super::routes::{agents, audit, auth, escrows, health, oauth, tee, users, vault};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,26 @@ use super::routes::{auth, health, oauth, tee, users};
         users::get_enterprise,
         users::patch_enterprise,
         users::delete_provider,
+        vault::set_passphrase,
+        vault::verify_passphrase,
+        vault::salt,
+        vault::session,
+        vault::lock,
+        vault::create_credential,
+        vault::list_credentials,
+        vault::get_credential,
+        vault::delete_credential,
+        vault::credential_request,
+        agents::create,
+        agents::list,
+        agents::revoke,
+        escrows::attestation,
+        escrows::register,
+        escrows::list,
+        escrows::status,
+        escrows::remove,
+        escrows::request,
+        audit::list,
     ),
     components(schemas(ErrorBody, ErrorDetail, health::Health))
 )]

@@ -8,6 +8,7 @@
 
 pub mod envelope;
 pub mod kdf;
+pub mod service;
 pub mod session;
 
 /// Why a vault operation failed. Exact variants are asserted by the tests.

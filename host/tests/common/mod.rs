@@ -17,6 +17,8 @@ use sqlx::Connection;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub mod e2e;
+
 pub const SIGNING_KEY: &str = "test-signing-key-0123456789abcdef-0123456789";
 pub const UI_ORIGIN: &str = "http://app.test.localhost";
 

@@ -219,7 +219,16 @@ pub async fn login(
     state
         .limiter
         .check("login", addr, Some(email.as_str()), state.auth.clock.now())?;
-    let (_, session) = state.auth.login(email, req.password).await?;
+    let (user, session) = state.auth.login(email, req.password).await?;
+    state
+        .audit
+        .record(
+            &user.id,
+            &crate::audit::Actor::User,
+            "login",
+            serde_json::json!({"method": "password"}),
+        )
+        .await?;
     Ok(session_response(&state, session, req.delivery))
 }
 

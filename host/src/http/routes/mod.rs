@@ -1,8 +1,12 @@
 //! One module per resource, each with its own `router()`.
 
+pub mod agents;
+pub mod audit;
 pub mod auth;
 pub mod docs;
+pub mod escrows;
 pub mod health;
 pub mod oauth;
 pub mod tee;
 pub mod users;
+pub mod vault;

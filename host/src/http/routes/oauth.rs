@@ -125,6 +125,15 @@ pub async fn callback(
         return Err(Error::AccountSuspended);
     }
     let session = state.auth.open_session(&user).await?;
+    state
+        .audit
+        .record(
+            &user.id,
+            &crate::audit::Actor::User,
+            "login",
+            serde_json::json!({"method": provider}),
+        )
+        .await?;
     let cookies = [
         (header::SET_COOKIE, o.flow.clear()),
         (

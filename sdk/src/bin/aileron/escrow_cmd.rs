@@ -1,6 +1,8 @@
-//! `aileron escrow put|status|rm` and `aileron request`, against an enclave (`--enclave URL`).
+//! `aileron escrow put|ls|status|rm` and `aileron request`, straight to an enclave
+//! (`--enclave URL`) or through an Aileron host (`--server URL`, token from `AILERON_TOKEN`).
 //! The secret comes from standard input or an echo-free prompt, never from the command line.
-//! An escrow is saved as a small JSON file (mode 0600: it holds the handle, the capability).
+//! Straight to an enclave, an escrow is saved as a small JSON file (mode 0600: it holds the
+//! handle, the capability); through a host, it is registered there under a name.
 
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -8,7 +10,7 @@ use std::sync::Arc;
 
 use aileron_attest::{Policy, TrustAnchor, Verifier};
 use aileron_sdk::wire::{AllowRule, BrokeredRequest, Inject, Scope};
-use aileron_sdk::{Client, Error, Escrow};
+use aileron_sdk::{Client, Error, Escrow, HostClient};
 use clap::{Args, Subcommand};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
@@ -19,12 +21,16 @@ use crate::Failure;
 /// How to reach and verify the enclave.
 #[derive(Args, Clone)]
 pub(crate) struct EnclaveArgs {
-    /// The enclave's base URL, e.g. https://127.0.0.1:8443.
+    /// The enclave's base URL, e.g. https://127.0.0.1:8443 (ignored when --server is given).
     #[arg(long, env = "AILERON_ENCLAVE_URL")]
-    enclave: String,
-    /// The attestation policy (TOML) the enclave must satisfy.
+    enclave: Option<String>,
+    /// An Aileron host's base URL, e.g. http://127.0.0.1:8080: go through it (token from
+    /// AILERON_TOKEN: an access token from `aileron login`, or an agent token).
+    #[arg(long, env = "AILERON_SERVER")]
+    server: Option<String>,
+    /// The attestation policy (TOML) the enclave must satisfy (needed to seal).
     #[arg(long, env = "AILERON_POLICY")]
-    policy: PathBuf,
+    policy: Option<PathBuf>,
     /// The pinned root (PEM), or `google` for Google's Confidential Space root.
     #[arg(long, env = "AILERON_ROOT", default_value = "google")]
     root: String,
@@ -34,22 +40,36 @@ pub(crate) struct EnclaveArgs {
 pub(crate) enum EscrowCommand {
     /// Seal a secret (from stdin or a prompt) to the attested enclave, with a scope.
     Put(PutArgs),
-    /// Show an escrow's use count and expiry.
+    /// List the escrows registered on the host (--server).
+    Ls {
+        #[command(flatten)]
+        enclave: EnclaveArgs,
+    },
+    /// Show an escrow's use count and expiry (an escrow file) or its state on the host (--name).
     Status {
         #[command(flatten)]
         enclave: EnclaveArgs,
-        /// The escrow file written by `escrow put`.
-        #[arg(long)]
-        escrow: PathBuf,
+        #[command(flatten)]
+        which: Which,
     },
     /// Revoke an escrow: the enclave forgets and zeroizes the secret.
     Rm {
         #[command(flatten)]
         enclave: EnclaveArgs,
-        /// The escrow file written by `escrow put`.
-        #[arg(long)]
-        escrow: PathBuf,
+        #[command(flatten)]
+        which: Which,
     },
+}
+
+/// Which escrow: a file written by `escrow put` (straight to the enclave) or a name on the host.
+#[derive(Args, Clone)]
+pub(crate) struct Which {
+    /// The escrow file written by `escrow put`.
+    #[arg(long)]
+    escrow: Option<PathBuf>,
+    /// The escrow's name on the host (with --server).
+    #[arg(long)]
+    name: Option<String>,
 }
 
 #[derive(Args)]
@@ -68,9 +88,12 @@ pub(crate) struct PutArgs {
     /// Maximum number of uses.
     #[arg(long = "max-uses")]
     max_uses: Option<u64>,
-    /// Where to save the escrow (default: ~/.aileron/escrows/<id>.json).
+    /// Where to save the escrow (default: ~/.aileron/escrows/<id>.json). Not with --server.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// The name to register the escrow under on the host (required with --server).
+    #[arg(long)]
+    name: Option<String>,
 }
 
 /// `aileron request`.
@@ -82,9 +105,11 @@ pub(crate) struct RequestArgs {
     method: String,
     /// Absolute URL inside the escrow's scope.
     url: String,
-    /// The escrow file written by `escrow put`.
-    #[arg(long)]
-    escrow: PathBuf,
+    #[command(flatten)]
+    which: Which,
+    /// A vault credential on the host, by name (with --server).
+    #[arg(long, conflicts_with_all = ["escrow", "name"])]
+    credential: Option<String>,
     /// An extra header, 'Name: value'. Repeatable.
     #[arg(short = 'H', long = "header")]
     headers: Vec<String>,
@@ -107,30 +132,50 @@ struct SavedEscrow {
 pub(crate) async fn run_escrow(cmd: EscrowCommand) -> Result<(), Failure> {
     match cmd {
         EscrowCommand::Put(args) => put(args).await,
-        EscrowCommand::Status { enclave, escrow } => {
-            let (client, escrow) = (client(&enclave)?, load(&escrow)?);
-            let status = client.status(&escrow).await.map_err(refused)?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&status).unwrap_or_default()
-            );
+        EscrowCommand::Ls { enclave } => {
+            let host = host(&enclave)?.ok_or_else(|| usage("escrow ls needs --server"))?;
+            let escrows = host.escrows().await.map_err(refused)?;
+            print_json(&escrows);
             Ok(())
         }
-        EscrowCommand::Rm {
-            enclave,
-            escrow: path,
-        } => {
-            let (client, escrow) = (client(&enclave)?, load(&path)?);
-            client.revoke(&escrow).await.map_err(refused)?;
-            let _ = std::fs::remove_file(&path);
-            eprintln!("revoked {}", escrow.escrow_id);
-            Ok(())
-        }
+        EscrowCommand::Status { enclave, which } => match host(&enclave)? {
+            Some(host) => {
+                let name = host_name(&which)?;
+                let escrows = host.escrows().await.map_err(refused)?;
+                let found = escrows.iter().find(|e| e.name == name);
+                let escrow = found.ok_or_else(|| {
+                    Failure::Refused(format!("error: not_found: no escrow named {name:?}"))
+                })?;
+                print_json(escrow);
+                Ok(())
+            }
+            None => {
+                let (client, escrow) = (client(&enclave)?, load(&escrow_file(&which)?)?);
+                let status = client.status(&escrow).await.map_err(refused)?;
+                print_json(&status);
+                Ok(())
+            }
+        },
+        EscrowCommand::Rm { enclave, which } => match host(&enclave)? {
+            Some(host) => {
+                let name = host_name(&which)?;
+                host.remove(&name).await.map_err(refused)?;
+                eprintln!("revoked {name}");
+                Ok(())
+            }
+            None => {
+                let path = escrow_file(&which)?;
+                let (client, escrow) = (client(&enclave)?, load(&path)?);
+                client.revoke(&escrow).await.map_err(refused)?;
+                let _ = std::fs::remove_file(&path);
+                eprintln!("revoked {}", escrow.escrow_id);
+                Ok(())
+            }
+        },
     }
 }
 
 pub(crate) async fn run_request(args: RequestArgs) -> Result<(), Failure> {
-    let (client, escrow) = (client(&args.enclave)?, load(&args.escrow)?);
     let headers = args
         .headers
         .iter()
@@ -155,7 +200,23 @@ pub(crate) async fn run_request(args: RequestArgs) -> Result<(), Failure> {
         headers,
         body: body.map(|b| aileron_sdk::wire::b64u(&b)),
     };
-    let response = client.request(&escrow, &request).await.map_err(refused)?;
+    let response = match host(&args.enclave)? {
+        Some(host) => match (&args.credential, &args.which.name) {
+            (Some(credential), _) => host.request_credential(credential, &request).await,
+            (None, Some(name)) => host.request_escrow(name, &request).await,
+            (None, None) => {
+                return Err(usage("with --server, name the escrow (--name) or the vault credential (--credential)"));
+            }
+        },
+        None => {
+            if args.credential.is_some() {
+                return Err(usage("--credential needs --server"));
+            }
+            let (client, escrow) = (client(&args.enclave)?, load(&escrow_file(&args.which)?)?);
+            client.request(&escrow, &request).await
+        }
+    }
+    .map_err(refused)?;
     eprintln!("HTTP {}", response.status);
     let bytes = aileron_sdk::wire::from_b64u(&response.body).unwrap_or_default();
     let _ = std::io::stdout().write_all(&bytes);
@@ -164,6 +225,31 @@ pub(crate) async fn run_request(args: RequestArgs) -> Result<(), Failure> {
 
 async fn put(args: PutArgs) -> Result<(), Failure> {
     let scope = scope(&args)?;
+    if let Some(host) = host(&args.enclave)? {
+        let name = args
+            .name
+            .as_deref()
+            .ok_or_else(|| usage("with --server, escrow put needs --name"))?;
+        if args.out.is_some() {
+            return Err(usage(
+                "--out is for escrows straight to an enclave, not with --server",
+            ));
+        }
+        let (policy, verifier) = trust(&args.enclave)?;
+        let secret = read_secret()?;
+        let escrow = host
+            .escrow(
+                name,
+                secret.expose_secret().as_bytes(),
+                &scope,
+                &policy,
+                &verifier,
+            )
+            .await
+            .map_err(refused)?;
+        print_json(&escrow);
+        return Ok(());
+    }
     let client = client(&args.enclave)?;
     let secret = read_secret()?;
     let escrow = client
@@ -175,7 +261,7 @@ async fn put(args: PutArgs) -> Result<(), Failure> {
         handle: escrow.handle.expose_secret().to_owned(),
         boot_id: escrow.boot_id.clone(),
         expires_at: escrow.expires_at,
-        enclave: args.enclave.enclave.clone(),
+        enclave: client.base_url().to_owned(),
     };
     let path = args
         .out
@@ -188,6 +274,44 @@ async fn put(args: PutArgs) -> Result<(), Failure> {
             "file": path.display().to_string()})
     );
     Ok(())
+}
+
+fn usage(message: &str) -> Failure {
+    Failure::Usage(message.to_owned())
+}
+
+fn print_json<T: Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+fn host_name(which: &Which) -> Result<String, Failure> {
+    which
+        .name
+        .clone()
+        .ok_or_else(|| usage("with --server, name the escrow with --name"))
+}
+
+fn escrow_file(which: &Which) -> Result<PathBuf, Failure> {
+    which
+        .escrow
+        .clone()
+        .ok_or_else(|| usage("name the escrow file with --escrow (or use --server and --name)"))
+}
+
+/// The host client when `--server` is given; the token comes from `AILERON_TOKEN`.
+fn host(args: &EnclaveArgs) -> Result<Option<HostClient>, Failure> {
+    let Some(server) = &args.server else {
+        return Ok(None);
+    };
+    let token = std::env::var("AILERON_TOKEN").map_err(|_| {
+        usage("AILERON_TOKEN is not set: run `aileron login` or use an agent token")
+    })?;
+    HostClient::new(server, SecretString::from(token))
+        .map(Some)
+        .map_err(|e| usage(&e.to_string()))
 }
 
 fn scope(args: &PutArgs) -> Result<Scope, Failure> {
@@ -251,7 +375,20 @@ fn read_secret() -> Result<SecretString, Failure> {
 }
 
 fn client(args: &EnclaveArgs) -> Result<Client, Failure> {
-    let policy = Policy::load(&args.policy).map_err(|e| Failure::Usage(e.to_string()))?;
+    let enclave = args.enclave.as_deref().ok_or_else(|| {
+        usage("name the enclave (--enclave or AILERON_ENCLAVE_URL) or a host (--server)")
+    })?;
+    let (policy, verifier) = trust(args)?;
+    Ok(Client::new(enclave, policy, verifier))
+}
+
+/// The policy and the verifier with its pinned root.
+fn trust(args: &EnclaveArgs) -> Result<(Policy, Arc<Verifier>), Failure> {
+    let path = args
+        .policy
+        .as_ref()
+        .ok_or_else(|| usage("an attestation policy is needed (--policy or AILERON_POLICY)"))?;
+    let policy = Policy::load(path).map_err(|e| Failure::Usage(e.to_string()))?;
     let verifier = if args.root == "google" {
         Verifier::google()
     } else {
@@ -262,7 +399,7 @@ fn client(args: &EnclaveArgs) -> Result<Client, Failure> {
                 .map_err(|e| Failure::Usage(format!("--root {}: {e}", args.root)))?,
         )
     };
-    Ok(Client::new(&args.enclave, policy, Arc::new(verifier)))
+    Ok((policy, Arc::new(verifier)))
 }
 
 fn refused(e: Error) -> Failure {

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod attest_cmd;
 mod escrow_cmd;
+mod login_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +32,8 @@ enum Command {
     Escrow(escrow_cmd::EscrowCommand),
     /// Make a request with an escrowed credential (the secret is injected by the enclave).
     Request(escrow_cmd::RequestArgs),
+    /// Sign in to an Aileron host and print an access token (for AILERON_TOKEN).
+    Login(login_cmd::LoginArgs),
 }
 
 /// How a command ended; mapped to the exit code once, here.
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Request(args) => {
             runtime().and_then(|rt| rt.block_on(escrow_cmd::run_request(args)))
         }
+        Command::Login(args) => runtime().and_then(|rt| rt.block_on(login_cmd::run(args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,53 @@
+//! `/v1/audit`: the caller's own events, newest first.
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::AuditEvent;
+use crate::error::Error;
+use crate::http::AppState;
+use crate::http::extract::AuthUser;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/audit", get(list))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct Page {
+    /// Only events older than this cursor (`next_before` of the previous page).
+    before: Option<i64>,
+    /// 1 to 200 (default 50).
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    events: Vec<AuditEvent>,
+    /// Pass as `before` for the next page; absent on the last page.
+    next_before: Option<i64>,
+}
+
+/// The caller's audit events, newest first, paginated.
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(Page),
+    responses((status = 200, body = AuditPage), (status = 400, body = crate::http::error::ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    who: AuthUser,
+    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AuditPage>, Error> {
+    let Query(page) = page.map_err(|e| Error::InvalidRequest(e.body_text()))?;
+    let limit = page.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::InvalidRequest("limit: 1 to 200".into()));
+    }
+    let events = state.audit.page(&who.user_id, page.before, limit).await?;
+    let next_before = (events.len() as i64 == limit)
+        .then(|| events.last().map(|e| e.seq))
+        .flatten();
+    Ok(Json(AuditPage {
+        events,
+        next_before,
+    }))
+}

@@ -1,0 +1,281 @@
+//! End-to-end parts: the local enclave and the `aileron` CLI as real processes (the workspace's
+//! own binaries), and a recording upstream that plays the API an agent calls.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::any;
+use tokio::net::TcpListener;
+
+/// The directory holding the workspace's binaries (next to this test's `deps/`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target directory")
+        .to_owned()
+}
+
+/// A workspace binary; built by `scripts/test` before the tests run.
+pub fn binary(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// `sha256:<hex>` of a file: a local enclave's image digest is its executable's.
+pub fn file_digest(path: &Path) -> String {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).expect("read binary");
+    format!("sha256:{}", hex_lower(&sha2::Sha256::digest(&bytes)))
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The local enclave as a process, restartable on the same port.
+pub struct Enclave {
+    pub port: u16,
+    pub dir: PathBuf,
+    child: Option<Child>,
+    boots: usize,
+}
+
+impl Enclave {
+    /// Starts `aileron-enclave` in local mode with its CA in `dir/ca`.
+    pub fn start(dir: &Path) -> Enclave {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut enclave = Enclave {
+            port,
+            dir: dir.to_owned(),
+            child: None,
+            boots: 0,
+        };
+        enclave.boot();
+        enclave
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    pub fn ca_dir(&self) -> PathBuf {
+        self.dir.join("ca")
+    }
+
+    pub fn digest(&self) -> String {
+        file_digest(&binary("aileron-enclave"))
+    }
+
+    /// Every log line the enclave wrote, over all its boots.
+    pub fn logs(&self) -> String {
+        (0..self.boots)
+            .flat_map(|n| ["out", "err"].map(|k| self.dir.join(format!("enclave-{n}.{k}"))))
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn boot(&mut self) {
+        let out = self.dir.join(format!("enclave-{}.out", self.boots));
+        let err = self.dir.join(format!("enclave-{}.err", self.boots));
+        self.boots += 1;
+        let child = Command::new(binary("aileron-enclave"))
+            .env_clear()
+            .env("AILERON_TEE_PROVIDER", "local")
+            .env("AILERON_ENCLAVE_BIND", "127.0.0.1")
+            .env("AILERON_ENCLAVE_PORT", self.port.to_string())
+            .env("AILERON_LOCAL_CA_DIR", self.ca_dir())
+            .env("RUST_LOG", "debug")
+            .stdout(std::fs::File::create(&out).expect("enclave stdout"))
+            .stderr(std::fs::File::create(&err).expect("enclave stderr"))
+            .spawn()
+            .expect("start aileron-enclave");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if std::fs::read_to_string(&out).is_ok_and(|s| s.contains("listening")) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!(
+            "the enclave did not start: {}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+    }
+
+    /// Kills the enclave and starts a new boot on the same port (every escrow is lost).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.boot();
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The policy file a client uses to verify this enclave (local issuer, this binary).
+    pub fn policy_file(&self) -> PathBuf {
+        let path = self.dir.join("policy.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "audience = \"aileron-enclave\"\nimage_digests = [\"{}\"]\nhwmodels = [\"LOCAL_INSECURE\"]\nallow_debug = true\nissuer = \"https://aileron.local/attestation\"\n",
+                self.digest()
+            ),
+        )
+        .expect("write policy");
+        path
+    }
+}
+
+impl Drop for Enclave {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One request the upstream saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// An upstream API that records what it receives and echoes the `Authorization` header back in
+/// its body and a response header, so tests can prove the secret is redacted on the way back.
+#[derive(Clone, Default)]
+pub struct Upstream {
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    pub addr: Option<SocketAddr>,
+}
+
+impl Upstream {
+    pub async fn start() -> Upstream {
+        let mut upstream = Upstream::default();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        upstream.addr = Some(listener.local_addr().unwrap());
+        let app = Router::new()
+            .fallback(any(record))
+            .with_state(upstream.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        upstream
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr.expect("started"))
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn record(
+    State(upstream): State<Upstream>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> (HeaderMap, String) {
+    let pairs: Vec<(String, String)> = headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let auth = headers
+        .get("authorization")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    upstream.seen.lock().unwrap().push(Seen {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+        headers: pairs,
+    });
+    let mut out = HeaderMap::new();
+    if let Ok(v) = auth.parse() {
+        out.insert("x-echo-authorization", v);
+    }
+    (
+        out,
+        format!("{{\"login\":\"octocat\",\"you_sent\":\"{auth}\"}}"),
+    )
+}
+
+/// Runs the `aileron` CLI with `env` and `stdin`; returns (exit code, stdout, stderr).
+pub fn cli(args: &[&str], env: &[(&str, &str)], stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut command = Command::new(binary("aileron"));
+    command
+        .args(args)
+        .env_remove("AILERON_TOKEN")
+        .env_remove("AILERON_ENCLAVE_URL")
+        .env_remove("AILERON_SERVER")
+        .env_remove("AILERON_POLICY")
+        .env_remove("AILERON_ROOT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("run aileron");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("aileron output");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `pg_dump` of a database, plain SQL with data (the newest installed client).
+pub fn pg_dump(url: &str) -> String {
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path().join("bin/pg_dump"))
+                .filter(|p| p.exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    candidates.sort();
+    let bin = candidates.pop().unwrap_or_else(|| PathBuf::from("pg_dump"));
+    let out = Command::new(bin)
+        .arg("--no-owner")
+        .arg(url)
+        .output()
+        .expect("run pg_dump");
+    assert!(
+        out.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

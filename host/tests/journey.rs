@@ -1,0 +1,452 @@
+//! The product end to end on PostgreSQL, with the local enclave and the `aileron` CLI as real
+//! processes: sign up, verify the email, set a passphrase, add a credential (423 while locked),
+//! unlock (auto-escrow), hand an agent a token, broker a request through the CLI to a recording
+//! upstream, survive an enclave restart, revoke, and read it all back from the audit log. Then
+//! prove a planted secret is nowhere it must not be.
+
+mod common;
+
+use std::sync::Mutex;
+
+use common::e2e::{Enclave, Upstream, cli, pg_dump};
+use common::{Backend, Options, TestServer, captured_log, code};
+use serde_json::{Value, json};
+
+const SECRET: &str = "ghp_PLANTEDsecret0123456789abcdefXYZ";
+const PASSPHRASE: &str = "correct horse battery staple";
+const PASSWORD: &str = "a long account password";
+
+/// Calls the API and keeps every response body, for the hygiene check at the end.
+struct Api<'a> {
+    server: &'a TestServer,
+    bodies: Mutex<Vec<String>>,
+}
+
+impl Api<'_> {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .server
+            .http
+            .request(method, format!("{}{path}", self.server.url))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = format!("{:?}", res.headers());
+        let text = res.text().await.unwrap_or_default();
+        self.bodies
+            .lock()
+            .unwrap()
+            .push(format!("{headers}\n{text}"));
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
+fn credential_body(upstream: &Upstream) -> Value {
+    json!({
+        "name": "github",
+        "kind": "bearer",
+        "allow": [{"methods": ["GET"], "url_prefix": upstream.url("/api/")}],
+        "secret": SECRET,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut enclave = Enclave::start(dir.path());
+    let upstream = Upstream::start().await;
+    let server = TestServer::start_with(
+        Backend::Postgres,
+        Options {
+            extra_env: vec![
+                ("AILERON_TEE_PROVIDER".into(), "local".into()),
+                ("AILERON_ENCLAVE_URL".into(), enclave.url()),
+                ("AILERON_ENCLAVE_IMAGE_DIGEST".into(), enclave.digest()),
+                (
+                    "AILERON_LOCAL_CA_DIR".into(),
+                    enclave.ca_dir().display().to_string(),
+                ),
+            ],
+            ..Options::default()
+        },
+    )
+    .await;
+    let api = Api {
+        server: &server,
+        bodies: Mutex::new(Vec::new()),
+    };
+    let email = "journey@example.com";
+
+    // Sign up and verify the email (the code is mailed), then sign in with the CLI.
+    server.verified_account(email, PASSWORD).await;
+    let (exit, token, err) = cli(
+        &["login", "--server", &server.url, "--email", email],
+        &[],
+        PASSWORD,
+    );
+    assert_eq!(exit, 0, "{err}");
+    let user = token.trim().to_owned();
+    assert!(user.split('.').count() == 3, "an access token: {user}");
+
+    // The TEE is attested.
+    let (status, tee) = api.call("GET", "/v1/tee/status", &user, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(tee["attested"], true, "{tee}");
+    let first_boot = tee["boot_id"].as_str().unwrap().to_owned();
+
+    // Passphrase; a credential cannot be added while the vault is locked.
+    let (status, body) = api
+        .call(
+            "POST",
+            "/v1/users/me/passphrase",
+            &user,
+            Some(json!({"passphrase": PASSPHRASE})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = api
+        .call(
+            "POST",
+            "/v1/credentials",
+            &user,
+            Some(credential_body(&upstream)),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (423, "vault_locked"), "{body}");
+
+    // Unlock: nothing to escrow yet. Then add the credential (escrowed at once).
+    let (status, body) = api
+        .call(
+            "POST",
+            "/v1/users/me/passphrase/verify",
+            &user,
+            Some(json!({"passphrase": PASSPHRASE})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["valid"], true);
+    let (status, body) = api
+        .call(
+            "POST",
+            "/v1/credentials",
+            &user,
+            Some(credential_body(&upstream)),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body.get("secret").is_none());
+
+    // Lock and verify again: auto-escrow escrows every credential.
+    let (status, _) = api
+        .call("POST", "/v1/users/me/passphrase/lock", &user, None)
+        .await;
+    assert_eq!(status, 204);
+    let (_, session) = api
+        .call("GET", "/v1/users/me/passphrase/session", &user, None)
+        .await;
+    assert_eq!(session["active"], false);
+    let (status, body) = api
+        .call(
+            "POST",
+            "/v1/users/me/passphrase/verify",
+            &user,
+            Some(json!({"passphrase": PASSPHRASE})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["escrowed_count"], 1, "{body}");
+    assert!(body["session_expires_at"].as_i64().unwrap() > 0);
+
+    // An agent token, restricted to this credential.
+    let (status, agent) = api
+        .call(
+            "POST",
+            "/v1/agent-tokens",
+            &user,
+            Some(json!({"name": "ci-bot", "credentials": ["github"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{agent}");
+    let agent_token = agent["token"].as_str().unwrap().to_owned();
+    let agent_id = agent["id"].as_str().unwrap().to_owned();
+    // It cannot read or change the vault.
+    let (status, body) = api.call("GET", "/v1/credentials", &agent_token, None).await;
+    assert_eq!((status, code(&body)), (403, "agent_token_not_allowed"));
+    let (status, _) = api
+        .call("POST", "/v1/users/me/passphrase/lock", &agent_token, None)
+        .await;
+    assert_eq!(status, 403);
+
+    // The agent's brokered request through the CLI: the upstream gets the secret, the agent
+    // gets the answer with the secret redacted.
+    let agent_env = [("AILERON_TOKEN", agent_token.as_str())];
+    let url = upstream.url("/api/user");
+    let (exit, out, err) = cli(
+        &[
+            "request",
+            "GET",
+            &url,
+            "--server",
+            &server.url,
+            "--credential",
+            "github",
+        ],
+        &agent_env,
+        "",
+    );
+    assert_eq!(exit, 0, "{err}");
+    assert!(err.contains("HTTP 200"), "{err}");
+    assert!(out.contains("octocat"), "{out}");
+    assert!(!out.contains(SECRET), "the secret came back: {out}");
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 1);
+    let auth = seen[0]
+        .headers
+        .iter()
+        .find(|(n, _)| n == "authorization")
+        .unwrap();
+    assert_eq!(auth.1, format!("Bearer {SECRET}"));
+    // Outside the scope: refused by the enclave, the upstream never called.
+    let (exit, out, _) = cli(
+        &[
+            "request",
+            "DELETE",
+            &url,
+            "--server",
+            &server.url,
+            "--credential",
+            "github",
+        ],
+        &agent_env,
+        "",
+    );
+    assert_eq!(exit, 1);
+    assert!(out.contains("scope_violation"), "{out}");
+    assert_eq!(upstream.seen().len(), 1);
+
+    // An escrow sealed end to end by the CLI through the host's relay, used by name.
+    let policy = enclave.policy_file();
+    let root = enclave.ca_dir().join("root.pem");
+    let user_env = [("AILERON_TOKEN", user.as_str())];
+    let (exit, out, err) = cli(
+        &[
+            "escrow",
+            "put",
+            "--server",
+            &server.url,
+            "--name",
+            "sealed-gh",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
+            "--allow",
+            &format!("GET {}", upstream.url("/api/")),
+            "--ttl",
+            "1h",
+        ],
+        &user_env,
+        SECRET,
+    );
+    assert_eq!(exit, 0, "{out}{err}");
+    assert!(out.contains("\"active\""), "{out}");
+    let (exit, out, _) = cli(&["escrow", "ls", "--server", &server.url], &user_env, "");
+    assert_eq!(exit, 0);
+    assert!(out.contains("sealed-gh"), "{out}");
+    let (exit, out, err) = cli(
+        &[
+            "request",
+            "GET",
+            &upstream.url("/api/sealed"),
+            "--server",
+            &server.url,
+            "--name",
+            "sealed-gh",
+        ],
+        &user_env,
+        "",
+    );
+    assert_eq!(exit, 0, "{out}{err}");
+    assert!(!out.contains(SECRET));
+    assert_eq!(upstream.seen().len(), 2);
+
+    // The enclave restarts: status and the next request say to verify the passphrase again.
+    enclave.restart();
+    let (_, tee) = api.call("GET", "/v1/tee/status", &user, None).await;
+    assert_eq!(tee["attested"], true, "{tee}");
+    assert_ne!(tee["boot_id"].as_str().unwrap(), first_boot);
+    assert_eq!(tee["escrows_lost"], 2, "{tee}");
+    assert!(
+        tee["action"]
+            .as_str()
+            .unwrap()
+            .contains("verify your passphrase again")
+    );
+    let (exit, out, _) = cli(
+        &[
+            "request",
+            "GET",
+            &url,
+            "--server",
+            &server.url,
+            "--credential",
+            "github",
+        ],
+        &agent_env,
+        "",
+    );
+    assert_eq!(exit, 1);
+    assert!(
+        out.contains("escrow_lost") && out.contains("verify your passphrase again"),
+        "{out}"
+    );
+    let (_, escrows) = api.call("GET", "/v1/escrows", &user, None).await;
+    assert_eq!(escrows[0]["status"], "lost", "{escrows}");
+
+    // Verify again: escrowed into the new boot, the agent works again.
+    let (_, body) = api
+        .call(
+            "POST",
+            "/v1/users/me/passphrase/verify",
+            &user,
+            Some(json!({"passphrase": PASSPHRASE})),
+        )
+        .await;
+    assert_eq!(body["escrowed_count"], 1, "{body}");
+    let (exit, _, err) = cli(
+        &[
+            "request",
+            "GET",
+            &url,
+            "--server",
+            &server.url,
+            "--credential",
+            "github",
+        ],
+        &agent_env,
+        "",
+    );
+    assert_eq!(exit, 0, "{err}");
+
+    // Revoke: the agent token, then the sealed escrow.
+    let (status, _) = api
+        .call(
+            "DELETE",
+            &format!("/v1/agent-tokens/{agent_id}"),
+            &user,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (exit, out, _) = cli(
+        &[
+            "request",
+            "GET",
+            &url,
+            "--server",
+            &server.url,
+            "--credential",
+            "github",
+        ],
+        &agent_env,
+        "",
+    );
+    assert_eq!(exit, 1);
+    assert!(out.contains("invalid_token"), "{out}");
+    let (exit, _, err) = cli(
+        &[
+            "escrow",
+            "rm",
+            "--server",
+            &server.url,
+            "--name",
+            "sealed-gh",
+        ],
+        &user_env,
+        "",
+    );
+    assert_eq!(exit, 0, "{err}");
+
+    // The audit log shows every step, newest first.
+    let (status, audit) = api.call("GET", "/v1/audit?limit=200", &user, None).await;
+    assert_eq!(status, 200);
+    let events = audit["events"].as_array().unwrap();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "login",
+        "passphrase.set",
+        "passphrase.verify",
+        "credential.create",
+        "escrow.create",
+        "agent_token.create",
+        "request",
+        "agent_token.revoke",
+        "escrow.revoke",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+    assert_eq!(actions[0], "escrow.revoke", "newest first: {actions:?}");
+    let lost = events
+        .iter()
+        .find(|e| e["action"] == "request" && e["detail"]["error"] == "escrow_lost")
+        .expect("the refused request is audited");
+    assert_eq!(lost["actor"], format!("agent:{agent_id}"));
+    let ok = events
+        .iter()
+        .find(|e| e["action"] == "request" && e["detail"]["status"] == 200)
+        .unwrap();
+    assert_eq!(ok["detail"]["host"], "127.0.0.1");
+    assert_eq!(ok["detail"]["method"], "GET");
+    assert!(ok["detail"]["size"].as_u64().unwrap() > 0);
+
+    // Secret hygiene: not in any response, the host's log, the enclave's logs or the database.
+    let bodies = api.bodies.lock().unwrap().join("\n");
+    assert!(!bodies.contains(SECRET), "a response carried the secret");
+    let host_log = captured_log();
+    assert!(host_log.contains("request"), "the host log was captured");
+    assert!(!host_log.contains(SECRET), "the host logged the secret");
+    let enclave_log = enclave.logs();
+    assert!(
+        enclave_log.contains("listening"),
+        "the enclave log was captured"
+    );
+    assert!(
+        !enclave_log.contains(SECRET),
+        "the enclave logged the secret"
+    );
+    let dump = pg_dump(&server.db.as_ref().unwrap().url);
+    assert!(dump.contains("credentials"), "the dump holds the tables");
+    assert!(
+        !dump.contains(SECRET),
+        "the database holds the secret in the clear"
+    );
+    assert!(
+        !dump.contains(PASSPHRASE),
+        "the database holds the passphrase"
+    );
+    assert!(
+        !dump.contains(&agent_token),
+        "the database holds the agent token"
+    );
+
+    server.stop().await;
+}

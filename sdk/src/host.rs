@@ -1,0 +1,267 @@
+//! [`HostClient`]: the same operations through an Aileron host server instead of straight to the
+//! enclave. Sealing still happens here: the host relays the enclave's attestation unchanged, this
+//! client verifies it against the caller's policy with a fresh nonce and the binding of the
+//! enclave's boot and keys, seals to the attested HPKE key, and the host only relays ciphertext.
+//!
+//! What a relay cannot give: this client does not see the enclave's TLS connection, so the
+//! attested TLS key is pinned by the host, not here. Confidentiality does not depend on it: the
+//! secret is sealed to the HPKE key the token binds.
+
+use std::sync::Arc;
+
+use aileron_attest::{Policy, VerifiedAttestation, Verifier};
+use ring::rand::SecureRandom as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::wire::{self, AttestationResponse, BrokeredRequest, BrokeredResponse, ErrorBody, Scope};
+
+/// An escrow registered on the host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostEscrow {
+    /// Its name.
+    pub name: String,
+    /// The enclave's id for it.
+    pub escrow_id: String,
+    /// The enclave boot it lives in.
+    pub boot_id: String,
+    /// Expiry, Unix seconds.
+    pub expires_at: i64,
+    /// `active`, `expired` or `lost`.
+    pub status: String,
+}
+
+/// The enclave as attested through the host.
+#[derive(Debug)]
+pub struct RelayedAttestation {
+    /// The enclave's boot.
+    pub boot_id: String,
+    hpke_public_key: [u8; 32],
+    /// The verified token.
+    pub attestation: VerifiedAttestation,
+}
+
+#[derive(Serialize)]
+struct Register<'a> {
+    name: &'a str,
+    scope: String,
+    enc: String,
+    ciphertext: String,
+}
+
+/// A client of an Aileron host, authenticated by an access token or an agent token.
+pub struct HostClient {
+    base: String,
+    token: SecretString,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for HostClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HostClient {
+    /// A client of the host at `base_url`, presenting `token` (an access or agent token).
+    pub fn new(base_url: &str, token: SecretString) -> Result<HostClient, Error> {
+        let http = http_client()?;
+        Ok(HostClient {
+            base: base_url.trim_end_matches('/').to_owned(),
+            token,
+            http,
+        })
+    }
+
+    /// Signs in with email and password; returns the access token.
+    pub async fn login(
+        base_url: &str,
+        email: &str,
+        password: &SecretString,
+    ) -> Result<SecretString, Error> {
+        #[derive(Deserialize)]
+        struct Session {
+            access_token: String,
+        }
+        let response = http_client()?
+            .post(format!("{}/auth/login", base_url.trim_end_matches('/')))
+            .json(&serde_json::json!({
+                "email": email,
+                "password": password.expose_secret(),
+                "delivery": "body",
+            }))
+            .send()
+            .await
+            .map_err(|e| Error::Host(e.to_string()))?;
+        let session: Session = read_json(response).await?;
+        Ok(SecretString::from(session.access_token))
+    }
+
+    /// Attests the host's enclave through the relay: a fresh nonce, the token verified against
+    /// `policy` with nonces `[nonce, binding]`.
+    pub async fn attest(
+        &self,
+        policy: &Policy,
+        verifier: &Arc<Verifier>,
+    ) -> Result<RelayedAttestation, Error> {
+        let mut bytes = [0u8; 24];
+        ring::rand::SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| Error::Host("system random failed".into()))?;
+        let nonce = wire::b64u(&bytes);
+        let answer: AttestationResponse = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/tee/attestation",
+                Some(&serde_json::json!({"nonce": nonce})),
+            )
+            .await?;
+        let boot_id = wire::from_hex::<16>(&answer.boot_id)
+            .ok_or_else(|| Error::BadAttestation("boot_id".into()))?;
+        let hpke_public_key: [u8; 32] = wire::from_b64u(&answer.hpke_public_key)
+            .and_then(|k| k.try_into().ok())
+            .ok_or_else(|| Error::BadAttestation("hpke_public_key".into()))?;
+        let spki = wire::from_hex::<32>(&answer.tls_spki_sha256)
+            .ok_or_else(|| Error::BadAttestation("tls_spki_sha256".into()))?;
+        let binding = wire::binding(&boot_id, &hpke_public_key, &spki);
+        let attestation = verifier
+            .verify_refreshing(&answer.token, policy, &[&nonce, &binding])
+            .await?;
+        Ok(RelayedAttestation {
+            boot_id: answer.boot_id,
+            hpke_public_key,
+            attestation,
+        })
+    }
+
+    /// Seals `secret` with `scope` to the attested enclave and registers it on the host as
+    /// `name` (replacing an escrow of that name).
+    pub async fn escrow(
+        &self,
+        name: &str,
+        secret: &[u8],
+        scope: &Scope,
+        policy: &Policy,
+        verifier: &Arc<Verifier>,
+    ) -> Result<HostEscrow, Error> {
+        let attested = self.attest(policy, verifier).await?;
+        let scope_bytes = serde_json::to_vec(scope).map_err(|e| Error::Invalid(e.to_string()))?;
+        let (enc, ciphertext) = crate::seal::seal(&attested.hpke_public_key, secret, &scope_bytes)?;
+        let body = Register {
+            name,
+            scope: wire::b64u(&scope_bytes),
+            enc: wire::b64u(&enc),
+            ciphertext: wire::b64u(&ciphertext),
+        };
+        self.call(reqwest::Method::POST, "/v1/escrows", Some(&body))
+            .await
+    }
+
+    /// The caller's escrows on the host.
+    pub async fn escrows(&self) -> Result<Vec<HostEscrow>, Error> {
+        self.call::<(), _>(reqwest::Method::GET, "/v1/escrows", None)
+            .await
+    }
+
+    /// Revokes an escrow.
+    pub async fn remove(&self, name: &str) -> Result<(), Error> {
+        self.call::<(), serde_json::Value>(
+            reqwest::Method::DELETE,
+            &format!("/v1/escrows/{}", segment(name)),
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// A brokered request with a named escrow.
+    pub async fn request_escrow(
+        &self,
+        name: &str,
+        request: &BrokeredRequest,
+    ) -> Result<BrokeredResponse, Error> {
+        let path = format!("/v1/escrows/{}/requests", segment(name));
+        self.call(reqwest::Method::POST, &path, Some(request)).await
+    }
+
+    /// A brokered request with a vault credential.
+    pub async fn request_credential(
+        &self,
+        name: &str,
+        request: &BrokeredRequest,
+    ) -> Result<BrokeredResponse, Error> {
+        let path = format!("/v1/credentials/{}/requests", segment(name));
+        self.call(reqwest::Method::POST, &path, Some(request)).await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, Error> {
+        let mut builder = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.token.expose_secret());
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| Error::Host(e.to_string()))?;
+        read_json(response).await
+    }
+}
+
+/// HTTPS to a host is checked against the public web PKI (rustls with ring).
+fn http_client() -> Result<reqwest::Client, Error> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(crate::tls_pin::provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Host(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|e| Error::Host(e.to_string()))
+}
+
+/// Names are `[A-Za-z0-9._-]`; anything else is percent-encoded rather than trusted.
+fn segment(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Error> {
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| Error::Host(e.to_string()))?;
+    if status.is_success() {
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        return serde_json::from_slice(bytes)
+            .map_err(|e| Error::Host(format!("unexpected answer: {e}")));
+    }
+    match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(body) => Err(Error::Api {
+            status: status.as_u16(),
+            code: body.error.code,
+            message: body.error.message,
+        }),
+        Err(_) => Err(Error::Host(format!("HTTP {status} without an error body"))),
+    }
+}
