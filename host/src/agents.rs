@@ -144,12 +144,25 @@ pub async fn revoke(db: &Db, user: &UserId, id: &str) -> Result<(), Error> {
     }
 }
 
+/// `last_used_at` is written at most this often per token (seconds), in the background, so a
+/// brokered request costs no database write for authentication.
+pub const TOUCH_EVERY_SECS: i64 = 60;
+
 /// The live agent behind a presented token.
 pub async fn authenticate(db: &Db, clock: &Clock, token: &str) -> Result<Agent, Error> {
     let hash = token_hash(&SecretString::from(token.to_owned()));
-    let row = agents::use_live(&db.pool, &hash, clock.now())
+    let now = clock.now();
+    let row = agents::live(&db.pool, &hash, now)
         .await?
         .ok_or(Error::InvalidToken)?;
+    if row.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY_SECS) {
+        let (db, id) = (db.clone(), row.id.clone());
+        tokio::spawn(async move {
+            if let Err(e) = agents::touch(&db.pool, &id, now).await {
+                tracing::warn!(error = %e, "could not record an agent token's use");
+            }
+        });
+    }
     let view = view(row.clone());
     Ok(Agent {
         id: row.id,

@@ -165,6 +165,8 @@ pub struct Config {
     pub enclave_audience: Option<String>,
     pub attestation_token_type: Option<String>,
     pub local_ca_dir: Option<String>,
+    /// `AILERON_ATTESTATION_POLICY`: a policy file (TOML, DESIGN §3) for `confidential-space`.
+    pub attestation_policy: Option<String>,
     /// Request limits (rate limits from the environment; sizes fixed, adjustable by tests).
     pub limits: Limits,
 }
@@ -241,6 +243,7 @@ impl TryFrom<RawConfig> for Config {
             enclave_audience: raw.get("AILERON_ENCLAVE_AUDIENCE").map(str::to_owned),
             attestation_token_type: attestation_token_type(&raw)?,
             local_ca_dir: raw.get("AILERON_LOCAL_CA_DIR").map(str::to_owned),
+            attestation_policy: raw.get("AILERON_ATTESTATION_POLICY").map(str::to_owned),
             database,
             limits: limits(&raw)?,
         })

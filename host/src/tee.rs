@@ -74,12 +74,15 @@ impl TeeSettings {
                 image_digest,
                 gcp_project_id,
             } => {
-                let policy = Policy::production(
-                    &audience,
-                    vec![image_digest.clone()],
-                    Some(vec![gcp_project_id.clone()]),
-                )
-                .map_err(|e| TeeError::Setup(e.to_string()))?;
+                let policy = match &config.attestation_policy {
+                    None => Policy::production(
+                        &audience,
+                        vec![image_digest.clone()],
+                        Some(vec![gcp_project_id.clone()]),
+                    )
+                    .map_err(|e| TeeError::Setup(e.to_string()))?,
+                    Some(path) => policy_file(path, image_digest, gcp_project_id)?,
+                };
                 Ok(TeeSettings::ConfidentialSpace {
                     enclave_url: enclave_url.to_string(),
                     policy,
@@ -87,6 +90,28 @@ impl TeeSettings {
             }
         }
     }
+}
+
+/// A policy file for Confidential Space (support attributes, hardware models, a second image
+/// digest during a rollout…). The seed's variables stay authoritative: the file must allow
+/// `AILERON_ENCLAVE_IMAGE_DIGEST` and pin `AILERON_GCP_PROJECT_ID`.
+fn policy_file(path: &str, image_digest: &str, project: &str) -> Result<Policy, TeeError> {
+    let setup = |m: String| TeeError::Setup(format!("AILERON_ATTESTATION_POLICY {path}: {m}"));
+    let policy = Policy::load(std::path::Path::new(path)).map_err(|e| setup(e.to_string()))?;
+    if !policy.image_digests().iter().any(|d| d == image_digest) {
+        return Err(setup(format!(
+            "image_digests does not include AILERON_ENCLAVE_IMAGE_DIGEST ({image_digest})"
+        )));
+    }
+    if policy.project_ids() != Some(&[project.to_owned()][..]) {
+        return Err(setup(format!(
+            "project_ids must be exactly [AILERON_GCP_PROJECT_ID] ([\"{project}\"])"
+        )));
+    }
+    if policy.allow_debug() {
+        tracing::warn!("the attestation policy allows debug enclaves: never in production");
+    }
+    Ok(policy)
 }
 
 /// Why the TEE could not be set up (start-up errors; attestation failures are a status).
@@ -377,6 +402,53 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_policy_file_adds_to_the_seed_variables_and_must_agree_with_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let digest = format!("sha256:{}", "c".repeat(64));
+        let other = format!("sha256:{}", "d".repeat(64));
+        let write = |digests: &[&str], project: &str| {
+            let path = dir.path().join("policy.toml");
+            std::fs::write(
+                &path,
+                format!(
+                    "audience = \"aileron-enclave\"\nimage_digests = {digests:?}\nproject_ids = [\"{project}\"]\nsupport_attributes = [\"STABLE\", \"USABLE\"]\n"
+                ),
+            )
+            .unwrap();
+            path.display().to_string()
+        };
+        let settings = |path: String| {
+            let raw = crate::config::RawConfig::from_pairs([
+                ("AILERON_TEE_PROVIDER", "confidential-space"),
+                ("AILERON_ENCLAVE_URL", "https://enclave.example:8443"),
+                ("AILERON_ENCLAVE_IMAGE_DIGEST", digest.as_str()),
+                ("AILERON_GCP_PROJECT_ID", "my-project"),
+                ("AILERON_ATTESTATION_POLICY", path.as_str()),
+            ]);
+            TeeSettings::from_config(&crate::config::Config::try_from(raw).unwrap())
+        };
+        match settings(write(&[&digest, &other], "my-project")).unwrap() {
+            TeeSettings::ConfidentialSpace { policy, .. } => {
+                assert_eq!(policy.support_attributes(), ["STABLE", "USABLE"]);
+                assert_eq!(policy.image_digests().len(), 2);
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = settings(write(&[&other], "my-project"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("AILERON_ENCLAVE_IMAGE_DIGEST"), "{err}");
+        let err = settings(write(&[&digest], "someone-else"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("AILERON_GCP_PROJECT_ID"), "{err}");
+        let err = settings(dir.path().join("missing.toml").display().to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing.toml"), "{err}");
     }
 
     #[tokio::test]

@@ -60,22 +60,32 @@ pub async fn insert<'c>(
     Ok(())
 }
 
-/// The live token with this hash, marking it used.
-pub async fn use_live<'c>(
+/// The live token with this hash (a read: most requests write nothing here).
+pub async fn live<'c>(
     ex: impl Exec<'c>,
     token_hash: &str,
     now: i64,
 ) -> Result<Option<AgentTokenRow>, DbError> {
     let row = sqlx::query(concat!(
-        "UPDATE agent_tokens SET last_used_at = $2 WHERE token_hash = $1 AND expires_at > $2 \
-         RETURNING ",
-        agent_columns!()
+        "SELECT ",
+        agent_columns!(),
+        " FROM agent_tokens WHERE token_hash = $1 AND expires_at > $2"
     ))
     .bind(token_hash)
     .bind(now)
     .fetch_optional(ex)
     .await?;
     row.map(agent).transpose()
+}
+
+/// Records a use (the caller throttles how often).
+pub async fn touch<'c>(ex: impl Exec<'c>, id: &str, now: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE agent_tokens SET last_used_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(())
 }
 
 /// The user's tokens, newest first.
