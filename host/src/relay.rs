@@ -21,10 +21,9 @@ use crate::vault::envelope::DataKey;
 use crate::vault::service::{check_name, stored_scope};
 
 /// What errors and status say when the enclave lost a vault credential's escrow.
-pub const LOST_VAULT: &str = "the enclave restarted and lost this credential's escrow: verify your passphrase again (POST /v1/users/me/passphrase/verify)";
+pub const LOST_VAULT: &str = "this credential's escrow is lost (the enclave restarted, or the server's keys changed): verify your passphrase again (POST /v1/users/me/passphrase/verify)";
 /// The same for an escrow sealed through the SDK.
-pub const LOST_SEALED: &str =
-    "the enclave restarted and lost this escrow: escrow the credential again (aileron escrow put)";
+pub const LOST_SEALED: &str = "this escrow is lost (the enclave restarted, or the server's keys changed): escrow the credential again (aileron escrow put)";
 
 /// Who makes a brokered request: the user, or one of their agent tokens.
 #[derive(Debug, Clone)]
@@ -122,6 +121,13 @@ fn handle_context<'a>(
     ]
 }
 
+fn lost_message(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Sealed => LOST_SEALED,
+        Kind::Credential => LOST_VAULT,
+    }
+}
+
 fn kind_label(kind: Kind) -> &'static str {
     match kind {
         Kind::Sealed => "sealed",
@@ -167,7 +173,13 @@ fn escrow_of(
 ) -> Result<Escrow, Error> {
     let sealed = wire::from_b64u(&row.handle).ok_or(Error::Internal("handle encoding".into()))?;
     let context = handle_context(user, kind_label(kind), &row.name, &row.escrow_id);
-    let handle = state.vault.host_key.open(&sealed, &context)?;
+    // A handle that no longer opens (the signing key, hence the host key, changed) is as good
+    // as lost: say how to recover, not 500.
+    let handle = state
+        .vault
+        .host_key
+        .open(&sealed, &context)
+        .map_err(|_| Error::EscrowLost(lost_message(kind).into()))?;
     let handle = std::str::from_utf8(&handle).map_err(|_| Error::Internal("handle".into()))?;
     Ok(Escrow {
         escrow_id: row.escrow_id.clone(),

@@ -182,6 +182,23 @@ fn every_bad_value_is_named_with_its_accepted_form() {
             "AILERON_GCP_PROJECT_ID: required when AILERON_TEE_PROVIDER=confidential-space",
         ),
         (
+            "local enclave url without its digest",
+            &[
+                ("AILERON_TEE_PROVIDER", "local"),
+                ("AILERON_ENCLAVE_URL", "https://127.0.0.1:8443"),
+            ],
+            "AILERON_ENCLAVE_IMAGE_DIGEST: required when AILERON_TEE_PROVIDER=local with AILERON_ENCLAVE_URL (the sha256 of the enclave binary)",
+        ),
+        (
+            "local enclave digest",
+            &[
+                ("AILERON_TEE_PROVIDER", "local"),
+                ("AILERON_ENCLAVE_URL", "https://127.0.0.1:8443"),
+                ("AILERON_ENCLAVE_IMAGE_DIGEST", "md5:abc"),
+            ],
+            "AILERON_ENCLAVE_IMAGE_DIGEST: invalid value \"md5:abc\"; expected sha256: followed by 64 lowercase hex digits",
+        ),
+        (
             "enclave port",
             &[("AILERON_ENCLAVE_PORT", "70000")],
             "AILERON_ENCLAVE_PORT: invalid value \"70000\"; expected a port number 1-65535",
@@ -237,4 +254,40 @@ fn cors_origins_include_the_ui_origin() {
         c.cors_origins,
         ["https://app.example.com", "https://admin.example.com"]
     );
+}
+
+#[test]
+fn a_local_enclave_is_external_with_its_url_and_digest_else_in_process() {
+    let digest = format!("sha256:{}", "e".repeat(64));
+    let external = with(&[
+        ("AILERON_TEE_PROVIDER", "local"),
+        ("AILERON_ENCLAVE_URL", "https://127.0.0.1:8443"),
+        ("AILERON_ENCLAVE_IMAGE_DIGEST", &digest),
+    ])
+    .unwrap();
+    match external.tee {
+        TeeProvider::Local {
+            enclave_url: Some(url),
+            image_digest: Some(d),
+        } => {
+            assert_eq!(url.as_str(), "https://127.0.0.1:8443/");
+            assert_eq!(d, digest);
+        }
+        other => panic!("{other:?}"),
+    }
+    let in_process = with(&[("AILERON_TEE_PROVIDER", "local")]).unwrap();
+    assert_eq!(
+        in_process.tee,
+        TeeProvider::Local {
+            enclave_url: None,
+            image_digest: None
+        }
+    );
+    let err = with(&[
+        ("AILERON_TEE_PROVIDER", "local"),
+        ("AILERON_ENCLAVE_URL", "not a url"),
+    ])
+    .err()
+    .expect("refused");
+    assert!(err.to_string().starts_with("AILERON_ENCLAVE_URL"), "{err}");
 }
