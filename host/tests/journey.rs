@@ -283,6 +283,54 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
     assert!(!out.contains(SECRET));
     assert_eq!(upstream.seen().len(), 2);
 
+    // Another user sees none of it: 404, not 403, for escrows, credentials and audit alike.
+    let other = server.verified_account("other@example.com", PASSWORD).await;
+    let other = other["access_token"].as_str().unwrap().to_owned();
+    let probe = json!({"method": "GET", "url": upstream.url("/api/user")});
+    for (method, path, body) in [
+        ("GET", "/v1/escrows/sealed-gh/status", None),
+        (
+            "POST",
+            "/v1/escrows/sealed-gh/requests",
+            Some(probe.clone()),
+        ),
+        ("DELETE", "/v1/escrows/sealed-gh", None),
+        ("GET", "/v1/credentials/github", None),
+        (
+            "POST",
+            "/v1/credentials/github/requests",
+            Some(probe.clone()),
+        ),
+        ("DELETE", "/v1/credentials/github", None),
+    ] {
+        let (status, body) = api.call(method, path, &other, body).await;
+        assert_eq!((status, code(&body)), (404, "not_found"), "{method} {path}");
+    }
+    let (_, listed) = api.call("GET", "/v1/escrows", &other, None).await;
+    assert_eq!(listed, json!([]));
+    let (_, audit) = api.call("GET", "/v1/audit", &other, None).await;
+    let actions: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["login"],
+        "only the other user's own sign-in: {audit}"
+    );
+    assert_eq!(
+        upstream.seen().len(),
+        2,
+        "nothing was sent for the other user"
+    );
+    let (_, listed) = api.call("GET", "/v1/escrows", &user, None).await;
+    assert_eq!(
+        listed[0]["status"], "active",
+        "the owner's escrow is untouched"
+    );
+
     // The enclave restarts: status and the next request say to verify the passphrase again.
     enclave.restart();
     let (_, tee) = api.call("GET", "/v1/tee/status", &user, None).await;

@@ -718,10 +718,12 @@ async fn the_audit_log_pages_newest_first() {
     )
     .await;
     let rest = rest["events"].as_array().unwrap().clone();
-    // passphrase.set, 4 verifications: 5 events in all, no overlap between pages.
-    assert_eq!(events.len() + rest.len(), 5, "{rest:?}");
+    // The sign-in (email verification), passphrase.set and 4 verifications: 6 events in all,
+    // no overlap between pages.
+    assert_eq!(events.len() + rest.len(), 6, "{rest:?}");
     assert!(rest.iter().all(|e| e["seq"].as_i64().unwrap() < cursor));
-    assert_eq!(rest.last().unwrap()["action"], "passphrase.set");
+    assert_eq!(rest.last().unwrap()["action"], "login");
+    assert_eq!(rest[rest.len() - 2]["action"], "passphrase.set");
     let (status, body) = call(&server, "GET", "/v1/audit?limit=0", &token, None).await;
     assert_eq!((status, code(&body)), (400, "invalid_request"));
     let (status, body) = call(&server, "GET", "/v1/audit?before=abc", &token, None).await;

@@ -184,7 +184,16 @@ pub async fn verify_email(
     state
         .limiter
         .check("verify", addr, Some(email.as_str()), state.auth.clock.now())?;
-    let (_, session) = state.auth.verify_email(email, &req.code).await?;
+    let (user, session) = state.auth.verify_email(email, &req.code).await?;
+    state
+        .audit
+        .record(
+            &user.id,
+            &crate::audit::Actor::User,
+            "login",
+            serde_json::json!({"method": "email_verification"}),
+        )
+        .await?;
     Ok(session_response(&state, session, req.delivery))
 }
 
