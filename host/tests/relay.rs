@@ -188,3 +188,134 @@ async fn a_host_that_swaps_the_enclave_key_gets_nothing_sealed_to_it() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_signing_key_changes_escrows_are_lost_with_a_way_back_not_a_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let enclave = Enclave::start(dir.path());
+    let upstream = common::e2e::Upstream::start().await;
+    let tee_env = |extra: &[(&str, &str)]| {
+        let mut env = vec![
+            ("AILERON_TEE_PROVIDER".to_owned(), "local".to_owned()),
+            ("AILERON_ENCLAVE_URL".to_owned(), enclave.url()),
+            ("AILERON_ENCLAVE_IMAGE_DIGEST".to_owned(), enclave.digest()),
+            (
+                "AILERON_LOCAL_CA_DIR".to_owned(),
+                enclave.ca_dir().display().to_string(),
+            ),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env
+    };
+    let first = TestServer::start_with(
+        Backend::Postgres,
+        Options {
+            extra_env: tee_env(&[]),
+            ..Options::default()
+        },
+    )
+    .await;
+    let password = "a long password";
+    let session = first.verified_account("rotate@example.com", password).await;
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    let call = |server: &TestServer, method: &str, path: &str, token: &str, body: Value| {
+        let req = server
+            .http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}", server.url),
+            )
+            .bearer_auth(token)
+            .json(&body);
+        async move { common::json(req.send().await.unwrap()).await }
+    };
+    let passphrase = json!({"passphrase": "the vault passphrase"});
+    call(
+        &first,
+        "POST",
+        "/v1/users/me/passphrase",
+        &token,
+        passphrase.clone(),
+    )
+    .await;
+    call(
+        &first,
+        "POST",
+        "/v1/users/me/passphrase/verify",
+        &token,
+        passphrase.clone(),
+    )
+    .await;
+    let credential = json!({"name": "gh", "kind": "bearer", "secret": "s3cret-value",
+        "allow": [{"methods": ["GET"], "url_prefix": upstream.url("/api/")}]});
+    let (status, _) = call(&first, "POST", "/v1/credentials", &token, credential).await;
+    assert_eq!(status, 201);
+    let get = json!({"method": "GET", "url": upstream.url("/api/x")});
+    let (status, _) = call(
+        &first,
+        "POST",
+        "/v1/credentials/gh/requests",
+        &token,
+        get.clone(),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // The same database, a new signing key: the sealed handles no longer open.
+    let second = TestServer::start_with(
+        Backend::Postgres,
+        Options {
+            database: false,
+            database_url: Some(first.db.as_ref().unwrap().url.clone()),
+            extra_env: tee_env(&[(
+                "AILERON_JWT_SIGNING_KEY",
+                "a-rotated-signing-key-0123456789abcdef-987654",
+            )]),
+            ..Options::default()
+        },
+    )
+    .await;
+    let (status, session) = call(
+        &second,
+        "POST",
+        "/auth/login",
+        "",
+        json!({"email": "rotate@example.com", "password": password, "delivery": "body"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{session}");
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    let (status, body) = call(
+        &second,
+        "POST",
+        "/v1/credentials/gh/requests",
+        &token,
+        get.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, common::code(&body)),
+        (409, "escrow_lost"),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("verify your passphrase again")
+    );
+    // The way back: verify again, the credential is escrowed anew and works.
+    let (_, verified) = call(
+        &second,
+        "POST",
+        "/v1/users/me/passphrase/verify",
+        &token,
+        passphrase,
+    )
+    .await;
+    assert_eq!(verified["escrowed_count"], 1, "{verified}");
+    let (status, body) = call(&second, "POST", "/v1/credentials/gh/requests", &token, get).await;
+    assert_eq!(status, 200, "{body}");
+    second.stop().await;
+    first.stop().await;
+}

@@ -587,6 +587,35 @@ async fn openapi_and_docs_are_public() {
     assert_eq!(status, 200);
     assert!(doc["paths"]["/auth/login"].is_object());
     assert!(doc["paths"]["/v1/health"].is_object());
+    for path in [
+        "/v1/users/me/passphrase",
+        "/v1/users/me/passphrase/verify",
+        "/v1/users/me/passphrase/salt",
+        "/v1/users/me/passphrase/session",
+        "/v1/users/me/passphrase/lock",
+        "/v1/credentials",
+        "/v1/credentials/{name}",
+        "/v1/credentials/{name}/requests",
+        "/v1/agent-tokens",
+        "/v1/agent-tokens/{id}",
+        "/v1/tee/status",
+        "/v1/tee/attestation",
+        "/v1/escrows",
+        "/v1/escrows/{name}",
+        "/v1/escrows/{name}/status",
+        "/v1/escrows/{name}/requests",
+        "/v1/audit",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    // The secret of a new credential is documented as write-only input, never in an answer.
+    let secret = &doc["components"]["schemas"]["NewCredential"]["properties"]["secret"];
+    assert_eq!(secret["format"], "password", "{secret}");
+    let view = &doc["components"]["schemas"]["CredentialView"]["properties"];
+    assert!(
+        view["name"].is_object() && view["secret"].is_null(),
+        "{view}"
+    );
     let res = s.http.get(format!("{}/docs", s.url)).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
     assert!(res.text().await.unwrap().contains("/openapi.json"));
