@@ -472,6 +472,14 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
     let host_log = captured_log();
     assert!(host_log.contains("request"), "the host log was captured");
     assert!(!host_log.contains(SECRET), "the host logged the secret");
+    assert!(
+        !host_log.contains(PASSPHRASE),
+        "the host logged the passphrase"
+    );
+    assert!(
+        !host_log.contains(&agent_token),
+        "the host logged the agent token"
+    );
     let enclave_log = enclave.logs();
     assert!(
         enclave_log.contains("listening"),

@@ -95,6 +95,57 @@ async fn a_policy_the_enclave_does_not_satisfy_stops_the_client_before_it_seals(
         .collect();
     assert_eq!(names, ["ok"]);
 
+    // A scope changed after sealing (here: widened to every host) no longer opens in the enclave,
+    // and bytes that are not a seal at all are refused: nothing is registered either way.
+    let post = |path: &str, body: Value| {
+        server
+            .http
+            .post(format!("{}{path}", server.url))
+            .bearer_auth(session["access_token"].as_str().unwrap())
+            .json(&body)
+            .send()
+    };
+    let (status, attestation) = common::json(
+        post("/v1/tee/attestation", json!({"nonce": "a-fresh-nonce-123"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{attestation}");
+    let key =
+        aileron_sdk::wire::from_b64u(attestation["hpke_public_key"].as_str().unwrap()).unwrap();
+    let scope_bytes = serde_json::to_vec(&scope()).unwrap();
+    let (enc, ciphertext) = aileron_sdk::seal::seal(&key, b"secret-3", &scope_bytes).unwrap();
+    let mut wider = scope();
+    wider.allow[0].url_prefix = "https://".into();
+    let b64 = aileron_sdk::wire::b64u;
+    for (name, scope_bytes, enc) in [
+        ("widened", serde_json::to_vec(&wider).unwrap(), enc.clone()),
+        ("garbage", scope_bytes.clone(), vec![7u8; 32]),
+    ] {
+        let body = json!({"name": name, "scope": b64(&scope_bytes), "enc": b64(&enc), "ciphertext": b64(&ciphertext)});
+        let (status, body) = common::json(post("/v1/escrows", body).await.unwrap()).await;
+        assert_eq!(
+            (status, common::code(&body)),
+            (400, "sealed_payload_invalid"),
+            "{name}: {body}"
+        );
+    }
+    let body = json!({"name": "intact", "scope": b64(&scope_bytes), "enc": b64(&enc), "ciphertext": b64(&ciphertext)});
+    let (status, body) = common::json(post("/v1/escrows", body).await.unwrap()).await;
+    assert_eq!(
+        status, 201,
+        "the same seal with its own scope opens: {body}"
+    );
+    let names: Vec<String> = host
+        .escrows()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["intact", "ok"]);
+
     // Google's root: the local chain does not verify.
     let err = host
         .escrow(
