@@ -54,15 +54,6 @@ impl Api<'_> {
     }
 }
 
-fn credential_body(upstream: &Upstream) -> Value {
-    json!({
-        "name": "github",
-        "kind": "bearer",
-        "allow": [{"methods": ["GET"], "url_prefix": upstream.url("/api/")}],
-        "secret": SECRET,
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
     let dir = tempfile::tempdir().unwrap();
@@ -107,79 +98,75 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
     assert_eq!(tee["attested"], true, "{tee}");
     let first_boot = tee["boot_id"].as_str().unwrap().to_owned();
 
-    // Passphrase; a credential cannot be added while the vault is locked.
-    let (status, body) = api
-        .call(
-            "POST",
-            "/v1/users/me/passphrase",
-            &user,
-            Some(json!({"passphrase": PASSPHRASE})),
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
-    let (status, body) = api
-        .call(
-            "POST",
-            "/v1/credentials",
-            &user,
-            Some(credential_body(&upstream)),
-        )
-        .await;
-    assert_eq!((status, code(&body)), (423, "vault_locked"), "{body}");
+    // The vault through the CLI. Passphrase; a credential cannot be added while locked.
+    let user_env = [
+        ("AILERON_TOKEN", user.as_str()),
+        ("AILERON_SERVER", server.url.as_str()),
+    ];
+    let run = |args: &[&str], stdin: &str| {
+        let (exit, out, err) = cli(args, &user_env, stdin);
+        api.bodies.lock().unwrap().push(format!("{out}\n{err}"));
+        (exit, out, err)
+    };
+    let (exit, _, err) = run(&["vault", "set"], PASSPHRASE);
+    assert_eq!(exit, 0, "{err}");
+    let allow = format!("GET {}", upstream.url("/api/"));
+    let add = [
+        "credential",
+        "add",
+        "--name",
+        "github",
+        "--allow",
+        allow.as_str(),
+    ];
+    let (exit, out, _) = run(&add, SECRET);
+    assert_eq!(exit, 1);
+    assert!(out.contains("vault_locked"), "{out}");
 
     // Unlock: nothing to escrow yet. Then add the credential (escrowed at once).
-    let (status, body) = api
-        .call(
-            "POST",
-            "/v1/users/me/passphrase/verify",
-            &user,
-            Some(json!({"passphrase": PASSPHRASE})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["valid"], true);
-    let (status, body) = api
-        .call(
-            "POST",
-            "/v1/credentials",
-            &user,
-            Some(credential_body(&upstream)),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    assert!(body.get("secret").is_none());
+    let (exit, out, err) = run(&["vault", "unlock"], PASSPHRASE);
+    assert_eq!(exit, 0, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["valid"], true);
+    let (exit, out, err) = run(&add, SECRET);
+    assert_eq!(exit, 0, "{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(created["name"], "github");
+    assert!(created.get("secret").is_none());
+    let (exit, out, _) = run(&["vault", "unlock"], "not the passphrase");
+    assert_eq!(exit, 1);
+    assert!(out.contains("wrong_passphrase"), "{out}");
 
     // Lock and verify again: auto-escrow escrows every credential.
-    let (status, _) = api
-        .call("POST", "/v1/users/me/passphrase/lock", &user, None)
-        .await;
-    assert_eq!(status, 204);
-    let (_, session) = api
-        .call("GET", "/v1/users/me/passphrase/session", &user, None)
-        .await;
-    assert_eq!(session["active"], false);
-    let (status, body) = api
-        .call(
-            "POST",
-            "/v1/users/me/passphrase/verify",
-            &user,
-            Some(json!({"passphrase": PASSPHRASE})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let (exit, _, _) = run(&["vault", "lock"], "");
+    assert_eq!(exit, 0);
+    let (_, out, _) = run(&["vault", "status"], "");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["active"],
+        false
+    );
+    let (exit, out, err) = run(&["vault", "unlock"], PASSPHRASE);
+    assert_eq!(exit, 0, "{err}");
+    let body: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(body["escrowed_count"], 1, "{body}");
     assert!(body["session_expires_at"].as_i64().unwrap() > 0);
 
     // An agent token, restricted to this credential.
-    let (status, agent) = api
-        .call(
-            "POST",
-            "/v1/agent-tokens",
-            &user,
-            Some(json!({"name": "ci-bot", "credentials": ["github"]})),
-        )
-        .await;
-    assert_eq!(status, 201, "{agent}");
+    let (exit, out, err) = run(
+        &[
+            "agent-token",
+            "create",
+            "--name",
+            "ci-bot",
+            "--ttl",
+            "7d",
+            "--credential",
+            "github",
+        ],
+        "",
+    );
+    assert_eq!(exit, 0, "{err}");
+    let agent: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(agent["credentials"], json!(["github"]));
     let agent_token = agent["token"].as_str().unwrap().to_owned();
     let agent_id = agent["id"].as_str().unwrap().to_owned();
     // It cannot read or change the vault.
@@ -240,7 +227,6 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
     // An escrow sealed end to end by the CLI through the host's relay, used by name.
     let policy = enclave.policy_file();
     let root = enclave.ca_dir().join("root.pem");
-    let user_env = [("AILERON_TOKEN", user.as_str())];
     let (exit, out, err) = cli(
         &[
             "escrow",
@@ -390,15 +376,13 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
     assert_eq!(exit, 0, "{err}");
 
     // Revoke: the agent token, then the sealed escrow.
-    let (status, _) = api
-        .call(
-            "DELETE",
-            &format!("/v1/agent-tokens/{agent_id}"),
-            &user,
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
+    let (_, listed, _) = run(&["agent-token", "ls"], "");
+    assert!(
+        listed.contains(&agent_id) && !listed.contains(&agent_token),
+        "{listed}"
+    );
+    let (exit, _, err) = run(&["agent-token", "rm", "--id", &agent_id], "");
+    assert_eq!(exit, 0, "{err}");
     let (exit, out, _) = cli(
         &[
             "request",
@@ -428,6 +412,23 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
     );
     assert_eq!(exit, 0, "{err}");
 
+    // A passphrase change through the CLI keeps the credential; the old passphrase is refused.
+    let new_passphrase = "an even better passphrase";
+    let (exit, _, err) = run(
+        &["vault", "change"],
+        &format!("{PASSPHRASE}\n{new_passphrase}\n"),
+    );
+    assert_eq!(exit, 0, "{err}");
+    let (exit, out, _) = run(&["vault", "unlock"], PASSPHRASE);
+    assert_eq!(exit, 1, "{out}");
+    let (exit, _, err) = run(&["vault", "unlock"], new_passphrase);
+    assert_eq!(exit, 0, "{err}");
+    let (_, listed, _) = run(&["credential", "ls"], "");
+    assert!(
+        listed.contains("\"github\"") && !listed.contains(SECRET),
+        "{listed}"
+    );
+
     // The audit log shows every step, newest first.
     let (status, audit) = api.call("GET", "/v1/audit?limit=200", &user, None).await;
     assert_eq!(status, 200);
@@ -446,13 +447,26 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
         "request",
         "agent_token.revoke",
         "escrow.revoke",
+        "passphrase.change",
     ] {
         assert!(
             actions.contains(&expected),
             "{expected} missing from {actions:?}"
         );
     }
-    assert_eq!(actions[0], "escrow.revoke", "newest first: {actions:?}");
+    // Newest first: the last unlock (its auto-escrow, then the verification itself), the
+    // refused one, the change.
+    assert_eq!(
+        actions[..4],
+        [
+            "passphrase.verify",
+            "escrow.create",
+            "passphrase.verify",
+            "passphrase.change"
+        ],
+        "{actions:?}"
+    );
+    assert_eq!(actions.last(), Some(&"login"));
     let lost = events
         .iter()
         .find(|e| e["action"] == "request" && e["detail"]["error"] == "escrow_lost")

@@ -198,6 +198,113 @@ impl HostClient {
         self.call(reqwest::Method::POST, &path, Some(request)).await
     }
 
+    /// Sets the vault passphrase, or changes it (`current` required then).
+    pub async fn set_passphrase(
+        &self,
+        new: &SecretString,
+        current: Option<&SecretString>,
+    ) -> Result<(), Error> {
+        let mut body = serde_json::json!({"passphrase": new.expose_secret()});
+        if let Some(current) = current {
+            body["current_passphrase"] = current.expose_secret().into();
+        }
+        self.call::<_, serde_json::Value>(
+            reqwest::Method::POST,
+            "/v1/users/me/passphrase",
+            Some(&body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Verifies the passphrase: `{valid, session_expires_at, escrowed_count}`.
+    pub async fn unlock(&self, passphrase: &SecretString) -> Result<serde_json::Value, Error> {
+        let body = serde_json::json!({"passphrase": passphrase.expose_secret()});
+        self.call(
+            reqwest::Method::POST,
+            "/v1/users/me/passphrase/verify",
+            Some(&body),
+        )
+        .await
+    }
+
+    /// Locks the vault now.
+    pub async fn lock(&self) -> Result<(), Error> {
+        self.call::<(), serde_json::Value>(
+            reqwest::Method::POST,
+            "/v1/users/me/passphrase/lock",
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Whether the vault is unlocked: `{active, expires_at}`.
+    pub async fn vault_session(&self) -> Result<serde_json::Value, Error> {
+        self.call::<(), _>(
+            reqwest::Method::GET,
+            "/v1/users/me/passphrase/session",
+            None,
+        )
+        .await
+    }
+
+    /// Stores a credential: `credential` is the JSON of `POST /v1/credentials` without its
+    /// secret, which is added here.
+    pub async fn add_credential(
+        &self,
+        mut credential: serde_json::Value,
+        secret: &SecretString,
+    ) -> Result<serde_json::Value, Error> {
+        credential["secret"] = secret.expose_secret().into();
+        self.call(reqwest::Method::POST, "/v1/credentials", Some(&credential))
+            .await
+    }
+
+    /// The vault's credentials (never their secrets).
+    pub async fn credentials(&self) -> Result<serde_json::Value, Error> {
+        self.call::<(), _>(reqwest::Method::GET, "/v1/credentials", None)
+            .await
+    }
+
+    /// Deletes a credential (and revokes its escrow).
+    pub async fn remove_credential(&self, name: &str) -> Result<(), Error> {
+        let path = format!("/v1/credentials/{}", segment(name));
+        self.call::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Creates an agent token; the answer holds the token, shown this once.
+    pub async fn create_agent_token(
+        &self,
+        name: &str,
+        expires_in_secs: Option<u64>,
+        credentials: Option<&[String]>,
+    ) -> Result<serde_json::Value, Error> {
+        let body = serde_json::json!({
+            "name": name,
+            "expires_in": expires_in_secs,
+            "credentials": credentials,
+        });
+        self.call(reqwest::Method::POST, "/v1/agent-tokens", Some(&body))
+            .await
+    }
+
+    /// The agent tokens (never the tokens themselves).
+    pub async fn agent_tokens(&self) -> Result<serde_json::Value, Error> {
+        self.call::<(), _>(reqwest::Method::GET, "/v1/agent-tokens", None)
+            .await
+    }
+
+    /// Revokes an agent token.
+    pub async fn revoke_agent_token(&self, id: &str) -> Result<(), Error> {
+        let path = format!("/v1/agent-tokens/{}", segment(id));
+        self.call::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
+            .await
+            .map(|_| ())
+    }
+
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: reqwest::Method,

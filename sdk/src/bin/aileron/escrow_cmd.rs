@@ -4,7 +4,7 @@
 //! Straight to an enclave, an escrow is saved as a small JSON file (mode 0600: it holds the
 //! handle, the capability); through a host, it is registered there under a name.
 
-use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -236,7 +236,7 @@ async fn put(args: PutArgs) -> Result<(), Failure> {
             ));
         }
         let (policy, verifier) = trust(&args.enclave)?;
-        let secret = read_secret()?;
+        let secret = crate::input::hidden("secret")?;
         let escrow = host
             .escrow(
                 name,
@@ -251,7 +251,7 @@ async fn put(args: PutArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let client = client(&args.enclave)?;
-    let secret = read_secret()?;
+    let secret = crate::input::hidden("secret")?;
     let escrow = client
         .escrow(secret.expose_secret().as_bytes(), &scope)
         .await
@@ -280,7 +280,7 @@ fn usage(message: &str) -> Failure {
     Failure::Usage(message.to_owned())
 }
 
-fn print_json<T: Serialize>(value: &T) {
+pub(crate) fn print_json<T: Serialize>(value: &T) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
@@ -314,16 +314,15 @@ fn host(args: &EnclaveArgs) -> Result<Option<HostClient>, Failure> {
         .map_err(|e| usage(&e.to_string()))
 }
 
-fn scope(args: &PutArgs) -> Result<Scope, Failure> {
-    let usage = |m: String| Failure::Usage(m);
-    let allow = args
-        .allow
+/// `--allow 'METHODS URL_PREFIX'` rules.
+pub(crate) fn parse_allow(rules: &[String]) -> Result<Vec<AllowRule>, Failure> {
+    rules
         .iter()
         .map(|rule| {
-            let (methods, prefix) = rule
-                .trim()
-                .split_once(char::is_whitespace)
-                .ok_or_else(|| usage(format!("--allow {rule:?}: expected 'METHODS URL_PREFIX'")))?;
+            let (methods, prefix) =
+                rule.trim().split_once(char::is_whitespace).ok_or_else(|| {
+                    Failure::Usage(format!("--allow {rule:?}: expected 'METHODS URL_PREFIX'"))
+                })?;
             Ok(AllowRule {
                 methods: methods
                     .split(',')
@@ -332,7 +331,12 @@ fn scope(args: &PutArgs) -> Result<Scope, Failure> {
                 url_prefix: prefix.trim().to_owned(),
             })
         })
-        .collect::<Result<Vec<_>, Failure>>()?;
+        .collect()
+}
+
+fn scope(args: &PutArgs) -> Result<Scope, Failure> {
+    let usage = |m: String| Failure::Usage(m);
+    let allow = parse_allow(&args.allow)?;
     let (header, format) = args.inject.split_once(':').ok_or_else(|| {
         usage(format!(
             "--inject {:?}: expected 'Header: template with {{secret}}'",
@@ -351,27 +355,6 @@ fn scope(args: &PutArgs) -> Result<Scope, Failure> {
         expires_at: time::OffsetDateTime::now_utc() + ttl,
         max_uses: args.max_uses,
     })
-}
-
-/// The secret from stdin when it is not a terminal, else from an echo-free prompt.
-fn read_secret() -> Result<SecretString, Failure> {
-    let mut secret = Zeroizing::new(String::new());
-    if std::io::stdin().is_terminal() {
-        let typed = rpassword::prompt_password("secret (not echoed): ")
-            .map_err(|e| Failure::Usage(format!("cannot read the secret: {e}")))?;
-        secret.push_str(&typed);
-        drop(Zeroizing::new(typed));
-    } else {
-        std::io::stdin()
-            .take(1 << 20)
-            .read_to_string(&mut secret)
-            .map_err(|e| Failure::Usage(format!("cannot read the secret from stdin: {e}")))?;
-    }
-    let trimmed = secret.trim_end_matches(['\n', '\r']);
-    if trimmed.is_empty() {
-        return Err(Failure::Usage("the secret is empty".into()));
-    }
-    Ok(SecretString::from(trimmed.to_owned()))
 }
 
 fn client(args: &EnclaveArgs) -> Result<Client, Failure> {
@@ -402,7 +385,7 @@ fn trust(args: &EnclaveArgs) -> Result<(Policy, Arc<Verifier>), Failure> {
     Ok((policy, Arc::new(verifier)))
 }
 
-fn refused(e: Error) -> Failure {
+pub(crate) fn refused(e: Error) -> Failure {
     match &e {
         Error::Api { code, message, .. } => Failure::Refused(format!("error: {code}: {message}")),
         Error::Attestation(rejection) => {

@@ -2,12 +2,11 @@
 //! that `export AILERON_TOKEN=$(aileron login --server URL --email ME)` works. The password comes
 //! from standard input or an echo-free prompt, never from the command line.
 
-use std::io::{IsTerminal as _, Read as _};
+use std::io::IsTerminal as _;
 
 use aileron_sdk::HostClient;
 use clap::Args;
-use secrecy::{ExposeSecret as _, SecretString};
-use zeroize::Zeroizing;
+use secrecy::ExposeSecret as _;
 
 use crate::Failure;
 
@@ -22,7 +21,7 @@ pub(crate) struct LoginArgs {
 }
 
 pub(crate) async fn run(args: LoginArgs) -> Result<(), Failure> {
-    let password = read_password()?;
+    let password = crate::input::hidden("password")?;
     let token = HostClient::login(&args.server, &args.email, &password)
         .await
         .map_err(|e| match e {
@@ -36,24 +35,4 @@ pub(crate) async fn run(args: LoginArgs) -> Result<(), Failure> {
         eprintln!("signed in; use it with: export AILERON_TOKEN=<the token above>");
     }
     Ok(())
-}
-
-fn read_password() -> Result<SecretString, Failure> {
-    let mut password = Zeroizing::new(String::new());
-    if std::io::stdin().is_terminal() {
-        let typed = rpassword::prompt_password("password (not echoed): ")
-            .map_err(|e| Failure::Usage(format!("cannot read the password: {e}")))?;
-        password.push_str(&typed);
-        drop(Zeroizing::new(typed));
-    } else {
-        std::io::stdin()
-            .take(4096)
-            .read_to_string(&mut password)
-            .map_err(|e| Failure::Usage(format!("cannot read the password from stdin: {e}")))?;
-    }
-    let trimmed = password.trim_end_matches(['\n', '\r']);
-    if trimmed.is_empty() {
-        return Err(Failure::Usage("the password is empty".into()));
-    }
-    Ok(SecretString::from(trimmed.to_owned()))
 }

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 
 mod attest_cmd;
 mod escrow_cmd;
+mod host_cmd;
+mod input;
 mod login_cmd;
 
 #[derive(Parser)]
@@ -34,6 +36,15 @@ enum Command {
     Request(escrow_cmd::RequestArgs),
     /// Sign in to an Aileron host and print an access token (for AILERON_TOKEN).
     Login(login_cmd::LoginArgs),
+    /// The host's vault: set or change the passphrase, unlock, lock, status.
+    #[command(subcommand)]
+    Vault(host_cmd::VaultCommand),
+    /// Credentials in the host's vault: add, ls, rm.
+    #[command(subcommand)]
+    Credential(host_cmd::CredentialCommand),
+    /// Agent tokens: create, ls, rm.
+    #[command(subcommand, name = "agent-token")]
+    AgentToken(host_cmd::AgentTokenCommand),
 }
 
 /// How a command ended; mapped to the exit code once, here.
@@ -53,6 +64,13 @@ fn main() -> ExitCode {
             runtime().and_then(|rt| rt.block_on(escrow_cmd::run_request(args)))
         }
         Command::Login(args) => runtime().and_then(|rt| rt.block_on(login_cmd::run(args))),
+        Command::Vault(cmd) => runtime().and_then(|rt| rt.block_on(host_cmd::run_vault(cmd))),
+        Command::Credential(cmd) => {
+            runtime().and_then(|rt| rt.block_on(host_cmd::run_credential(cmd)))
+        }
+        Command::AgentToken(cmd) => {
+            runtime().and_then(|rt| rt.block_on(host_cmd::run_agent_token(cmd)))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
