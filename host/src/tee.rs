@@ -262,7 +262,8 @@ impl Tee {
         &self.broker
     }
 
-    /// The status, attesting first if the last attestation is missing or nearly expired.
+    /// The status: the enclave is asked for its boot over the pinned connection (re-attesting when
+    /// that fails or the token nears expiry), so an unreachable enclave is never reported attested.
     pub async fn status(&self) -> TeeStatus {
         let Some(client) = &self.client else {
             return TeeStatus {
@@ -273,7 +274,12 @@ impl Tee {
                 claims: None,
             };
         };
-        match client.attested().await {
+        // Reachable now, not merely attested earlier: a stopped enclave is reported as such.
+        let attested = match client.current_boot().await {
+            Ok(_) => client.attested().await,
+            Err(e) => Err(e),
+        };
+        match attested {
             Ok(attested) => {
                 let c = attested.attestation.claims();
                 TeeStatus {

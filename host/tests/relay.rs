@@ -370,3 +370,68 @@ async fn after_the_signing_key_changes_escrows_are_lost_with_a_way_back_not_a_50
     second.stop().await;
     first.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_enclave_is_reported_and_refused_clearly_then_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut enclave = Enclave::start(dir.path());
+    let upstream = common::e2e::Upstream::start().await;
+    let server = server_with(&enclave).await;
+    let session = server
+        .verified_account("down@example.com", "a long password")
+        .await;
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    let call = |method: &str, path: &str, body: Value| {
+        let req = server
+            .http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}", server.url),
+            )
+            .bearer_auth(&token)
+            .json(&body);
+        async move { common::json(req.send().await.unwrap()).await }
+    };
+    let passphrase = json!({"passphrase": "the vault passphrase"});
+    call("POST", "/v1/users/me/passphrase", passphrase.clone()).await;
+    call("POST", "/v1/users/me/passphrase/verify", passphrase.clone()).await;
+    let credential = json!({"name": "gh", "kind": "bearer", "secret": "s3cret-value",
+        "allow": [{"methods": ["GET"], "url_prefix": upstream.url("/api/")}]});
+    assert_eq!(call("POST", "/v1/credentials", credential).await.0, 201);
+    let get = json!({"method": "GET", "url": upstream.url("/api/x")});
+
+    enclave.stop();
+    let (_, status) = call("GET", "/v1/tee/status", json!(null)).await;
+    assert_eq!(status["attested"], false, "{status}");
+    assert!(
+        status["reason"].as_str().unwrap().contains("enclave"),
+        "{status}"
+    );
+    let (status, body) = call("POST", "/v1/credentials/gh/requests", get.clone()).await;
+    assert_eq!(
+        (status, common::code(&body)),
+        (503, "enclave_unavailable"),
+        "{body}"
+    );
+    assert!(upstream.seen().is_empty());
+    // The vault still unlocks; the answer says why nothing was escrowed.
+    let (status, verified) =
+        call("POST", "/v1/users/me/passphrase/verify", passphrase.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&verified["valid"], &verified["escrowed_count"]),
+        (&json!(true), &json!(0))
+    );
+    assert!(verified["escrow_error"].is_string(), "{verified}");
+
+    // Back (a new boot): lost escrows are reported; unlocking again restores the service.
+    enclave.restart();
+    let (_, status) = call("GET", "/v1/tee/status", json!(null)).await;
+    assert_eq!(status["attested"], true, "{status}");
+    assert_eq!(status["escrows_lost"], 1, "{status}");
+    let (_, verified) = call("POST", "/v1/users/me/passphrase/verify", passphrase).await;
+    assert_eq!(verified["escrowed_count"], 1, "{verified}");
+    let (status, body) = call("POST", "/v1/credentials/gh/requests", get).await;
+    assert_eq!(status, 200, "{body}");
+    server.stop().await;
+}
