@@ -274,16 +274,9 @@ pub async fn credential_request(
 ) -> Result<BrokeredResponse, Error> {
     caller.may_use(name)?;
     let user = &caller.user_id;
-    // The credential and its escrow index row, read concurrently (two round trips in one).
-    let index = async {
-        match state.tee.client() {
-            Some(_) => Ok(escrows::get(&state.db.pool, user, Kind::Credential, name).await?),
-            None => Ok::<_, Error>(None),
-        }
-    };
-    let (row, indexed) = tokio::try_join!(state.vault.get(user, name), index)?;
+    let row = state.vault.get(user, name).await?;
     let result = match state.tee.client() {
-        Some(client) => via_enclave(state, client, user, &row, indexed, request).await,
+        Some(client) => via_enclave(state, client, user, &row, request).await,
         None => in_host(state, user, &row, request).await,
     };
     audit_request(state, caller, "credential", name, request, &result).await?;
@@ -295,10 +288,10 @@ async fn via_enclave(
     client: &Client,
     user: &UserId,
     row: &CredentialRow,
-    indexed: Option<EscrowRow>,
     request: &BrokeredRequest,
 ) -> Result<BrokeredResponse, Error> {
     let now = state.auth.clock.now();
+    let indexed = escrows::get(&state.db.pool, user, Kind::Credential, &row.name).await?;
     let indexed = match indexed {
         Some(e) if e.lost_at.is_some() => return Err(Error::EscrowLost(LOST_VAULT.into())),
         Some(e) if e.expires_at > now && e.credential_id.as_deref() == Some(&row.id) => e,
