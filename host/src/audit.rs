@@ -97,6 +97,17 @@ impl Audit {
         Ok(())
     }
 
+    /// A sign-in, by `method` (`password`, `email_verification`, or the OAuth provider).
+    pub async fn login(&self, user: &UserId, method: &str) -> Result<(), Error> {
+        self.record(
+            user,
+            &Actor::User,
+            "login",
+            serde_json::json!({"method": method}),
+        )
+        .await
+    }
+
     /// The user's events, newest first.
     pub async fn page(
         &self,

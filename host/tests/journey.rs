@@ -62,15 +62,7 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
     let server = TestServer::start_with(
         Backend::Postgres,
         Options {
-            extra_env: vec![
-                ("AILERON_TEE_PROVIDER".into(), "local".into()),
-                ("AILERON_ENCLAVE_URL".into(), enclave.url()),
-                ("AILERON_ENCLAVE_IMAGE_DIGEST".into(), enclave.digest()),
-                (
-                    "AILERON_LOCAL_CA_DIR".into(),
-                    enclave.ca_dir().display().to_string(),
-                ),
-            ],
+            extra_env: enclave.host_env(),
             ..Options::default()
         },
     )

@@ -41,15 +41,7 @@ async fn server_with(enclave: &Enclave) -> TestServer {
     TestServer::start_with(
         Backend::Sqlite,
         Options {
-            extra_env: vec![
-                ("AILERON_TEE_PROVIDER".into(), "local".into()),
-                ("AILERON_ENCLAVE_URL".into(), enclave.url()),
-                ("AILERON_ENCLAVE_IMAGE_DIGEST".into(), enclave.digest()),
-                (
-                    "AILERON_LOCAL_CA_DIR".into(),
-                    enclave.ca_dir().display().to_string(),
-                ),
-            ],
+            extra_env: enclave.host_env(),
             ..Options::default()
         },
     )
@@ -245,23 +237,10 @@ async fn after_the_signing_key_changes_escrows_are_lost_with_a_way_back_not_a_50
     let dir = tempfile::tempdir().unwrap();
     let enclave = Enclave::start(dir.path());
     let upstream = common::e2e::Upstream::start().await;
-    let tee_env = |extra: &[(&str, &str)]| {
-        let mut env = vec![
-            ("AILERON_TEE_PROVIDER".to_owned(), "local".to_owned()),
-            ("AILERON_ENCLAVE_URL".to_owned(), enclave.url()),
-            ("AILERON_ENCLAVE_IMAGE_DIGEST".to_owned(), enclave.digest()),
-            (
-                "AILERON_LOCAL_CA_DIR".to_owned(),
-                enclave.ca_dir().display().to_string(),
-            ),
-        ];
-        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        env
-    };
     let first = TestServer::start_with(
         Backend::Postgres,
         Options {
-            extra_env: tee_env(&[]),
+            extra_env: enclave.host_env(),
             ..Options::default()
         },
     )
@@ -269,47 +248,38 @@ async fn after_the_signing_key_changes_escrows_are_lost_with_a_way_back_not_a_50
     let password = "a long password";
     let session = first.verified_account("rotate@example.com", password).await;
     let token = session["access_token"].as_str().unwrap().to_owned();
-    let call = |server: &TestServer, method: &str, path: &str, token: &str, body: Value| {
-        let req = server
-            .http
-            .request(
-                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-                format!("{}{path}", server.url),
-            )
-            .bearer_auth(token)
-            .json(&body);
-        async move { common::json(req.send().await.unwrap()).await }
-    };
     let passphrase = json!({"passphrase": "the vault passphrase"});
-    call(
-        &first,
-        "POST",
-        "/v1/users/me/passphrase",
-        &token,
-        passphrase.clone(),
-    )
-    .await;
-    call(
-        &first,
-        "POST",
-        "/v1/users/me/passphrase/verify",
-        &token,
-        passphrase.clone(),
-    )
-    .await;
+    first
+        .call(
+            "POST",
+            "/v1/users/me/passphrase",
+            &token,
+            Some(passphrase.clone()),
+        )
+        .await;
+    first
+        .call(
+            "POST",
+            "/v1/users/me/passphrase/verify",
+            &token,
+            Some(passphrase.clone()),
+        )
+        .await;
     let credential = json!({"name": "gh", "kind": "bearer", "secret": "s3cret-value",
         "allow": [{"methods": ["GET"], "url_prefix": upstream.url("/api/")}]});
-    let (status, _) = call(&first, "POST", "/v1/credentials", &token, credential).await;
+    let (status, _) = first
+        .call("POST", "/v1/credentials", &token, Some(credential))
+        .await;
     assert_eq!(status, 201);
     let get = json!({"method": "GET", "url": upstream.url("/api/x")});
-    let (status, _) = call(
-        &first,
-        "POST",
-        "/v1/credentials/gh/requests",
-        &token,
-        get.clone(),
-    )
-    .await;
+    let (status, _) = first
+        .call(
+            "POST",
+            "/v1/credentials/gh/requests",
+            &token,
+            Some(get.clone()),
+        )
+        .await;
     assert_eq!(status, 200);
 
     // The same database, a new signing key: the sealed handles no longer open.
@@ -318,32 +288,36 @@ async fn after_the_signing_key_changes_escrows_are_lost_with_a_way_back_not_a_50
         Options {
             database: false,
             database_url: Some(first.db.as_ref().unwrap().url.clone()),
-            extra_env: tee_env(&[(
-                "AILERON_JWT_SIGNING_KEY",
-                "a-rotated-signing-key-0123456789abcdef-987654",
-            )]),
+            extra_env: [
+                enclave.host_env(),
+                vec![(
+                    "AILERON_JWT_SIGNING_KEY".into(),
+                    "a-rotated-signing-key-0123456789abcdef-987654".into(),
+                )],
+            ]
+            .concat(),
             ..Options::default()
         },
     )
     .await;
-    let (status, session) = call(
-        &second,
-        "POST",
-        "/auth/login",
-        "",
-        json!({"email": "rotate@example.com", "password": password, "delivery": "body"}),
-    )
-    .await;
+    let (status, session) = second
+        .call(
+            "POST",
+            "/auth/login",
+            "",
+            Some(json!({"email": "rotate@example.com", "password": password, "delivery": "body"})),
+        )
+        .await;
     assert_eq!(status, 200, "{session}");
     let token = session["access_token"].as_str().unwrap().to_owned();
-    let (status, body) = call(
-        &second,
-        "POST",
-        "/v1/credentials/gh/requests",
-        &token,
-        get.clone(),
-    )
-    .await;
+    let (status, body) = second
+        .call(
+            "POST",
+            "/v1/credentials/gh/requests",
+            &token,
+            Some(get.clone()),
+        )
+        .await;
     assert_eq!(
         (status, common::code(&body)),
         (409, "escrow_lost"),
@@ -356,16 +330,18 @@ async fn after_the_signing_key_changes_escrows_are_lost_with_a_way_back_not_a_50
             .contains("verify your passphrase again")
     );
     // The way back: verify again, the credential is escrowed anew and works.
-    let (_, verified) = call(
-        &second,
-        "POST",
-        "/v1/users/me/passphrase/verify",
-        &token,
-        passphrase,
-    )
-    .await;
+    let (_, verified) = second
+        .call(
+            "POST",
+            "/v1/users/me/passphrase/verify",
+            &token,
+            Some(passphrase),
+        )
+        .await;
     assert_eq!(verified["escrowed_count"], 1, "{verified}");
-    let (status, body) = call(&second, "POST", "/v1/credentials/gh/requests", &token, get).await;
+    let (status, body) = second
+        .call("POST", "/v1/credentials/gh/requests", &token, Some(get))
+        .await;
     assert_eq!(status, 200, "{body}");
     second.stop().await;
     first.stop().await;
@@ -382,15 +358,9 @@ async fn a_stopped_enclave_is_reported_and_refused_clearly_then_recovered() {
         .await;
     let token = session["access_token"].as_str().unwrap().to_owned();
     let call = |method: &str, path: &str, body: Value| {
-        let req = server
-            .http
-            .request(
-                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-                format!("{}{path}", server.url),
-            )
-            .bearer_auth(&token)
-            .json(&body);
-        async move { common::json(req.send().await.unwrap()).await }
+        let (server, token) = (&server, &token);
+        let (method, path) = (method.to_owned(), path.to_owned());
+        async move { server.call(&method, &path, token, Some(body)).await }
     };
     let passphrase = json!({"passphrase": "the vault passphrase"});
     call("POST", "/v1/users/me/passphrase", passphrase.clone()).await;

@@ -17,17 +17,7 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = server
-        .http
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-            format!("{}{path}", server.url),
-        )
-        .bearer_auth(token);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    common::json(req.send().await.unwrap()).await
+    server.call(method, path, token, body).await
 }
 
 async fn user(server: &TestServer, email: &str) -> String {

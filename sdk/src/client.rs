@@ -347,17 +347,24 @@ fn fresh_nonce() -> Result<String, Error> {
 }
 
 async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Error> {
+    read_answer(response, Error::Transport).await
+}
+
+/// Reads a JSON answer: the body on success (`null` when empty), [`Error::Api`] for an error
+/// body, else `unreachable(what went wrong)` — the enclave's or the host's transport error.
+pub(crate) async fn read_answer<T: DeserializeOwned>(
+    response: reqwest::Response,
+    unreachable: fn(String) -> Error,
+) -> Result<T, Error> {
     let status = response.status();
     let bytes = response
         .bytes()
         .await
-        .map_err(|e| Error::Transport(e.to_string()))?;
+        .map_err(|e| unreachable(e.to_string()))?;
     if status.is_success() {
-        if status == reqwest::StatusCode::NO_CONTENT {
-            return serde_json::from_slice(b"null").map_err(|e| Error::Transport(e.to_string()));
-        }
-        return serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Transport(format!("unexpected answer: {e}")));
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        return serde_json::from_slice(bytes)
+            .map_err(|e| unreachable(format!("unexpected answer: {e}")));
     }
     match serde_json::from_slice::<ErrorBody>(&bytes) {
         Ok(body) => Err(Error::Api {
@@ -365,8 +372,6 @@ async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T
             code: body.error.code,
             message: body.error.message,
         }),
-        Err(_) => Err(Error::Transport(format!(
-            "HTTP {status} without an error body"
-        ))),
+        Err(_) => Err(unreachable(format!("HTTP {status} without an error body"))),
     }
 }

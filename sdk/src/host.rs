@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::wire::{self, AttestationResponse, BrokeredRequest, BrokeredResponse, ErrorBody, Scope};
+use crate::wire::{self, AttestationResponse, BrokeredRequest, BrokeredResponse, Scope};
 
 /// An escrow registered on the host.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -353,22 +353,5 @@ fn segment(name: &str) -> String {
 }
 
 async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Error> {
-    let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| Error::Host(e.to_string()))?;
-    if status.is_success() {
-        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-        return serde_json::from_slice(bytes)
-            .map_err(|e| Error::Host(format!("unexpected answer: {e}")));
-    }
-    match serde_json::from_slice::<ErrorBody>(&bytes) {
-        Ok(body) => Err(Error::Api {
-            status: status.as_u16(),
-            code: body.error.code,
-            message: body.error.message,
-        }),
-        Err(_) => Err(Error::Host(format!("HTTP {status} without an error body"))),
-    }
+    crate::client::read_answer(response, Error::Host).await
 }

@@ -77,6 +77,19 @@ impl Enclave {
         self.dir.join("ca")
     }
 
+    /// The host's environment for using this enclave (`AILERON_TEE_PROVIDER=local`).
+    pub fn host_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("AILERON_TEE_PROVIDER".into(), "local".into()),
+            ("AILERON_ENCLAVE_URL".into(), self.url()),
+            ("AILERON_ENCLAVE_IMAGE_DIGEST".into(), self.digest()),
+            (
+                "AILERON_LOCAL_CA_DIR".into(),
+                self.ca_dir().display().to_string(),
+            ),
+        ]
+    }
+
     pub fn digest(&self) -> String {
         file_digest(&binary("aileron-enclave"))
     }

@@ -294,6 +294,25 @@ impl TestServer {
         json(res).await
     }
 
+    /// Any method, a bearer token and an optional JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        json(req.send().await.unwrap()).await
+    }
+
     pub async fn get_bearer(&self, path: &str, token: &str) -> (u16, Value) {
         let res = self
             .http

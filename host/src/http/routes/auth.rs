@@ -185,15 +185,7 @@ pub async fn verify_email(
         .limiter
         .check("verify", addr, Some(email.as_str()), state.auth.clock.now())?;
     let (user, session) = state.auth.verify_email(email, &req.code).await?;
-    state
-        .audit
-        .record(
-            &user.id,
-            &crate::audit::Actor::User,
-            "login",
-            serde_json::json!({"method": "email_verification"}),
-        )
-        .await?;
+    state.audit.login(&user.id, "email_verification").await?;
     Ok(session_response(&state, session, req.delivery))
 }
 
@@ -229,15 +221,7 @@ pub async fn login(
         .limiter
         .check("login", addr, Some(email.as_str()), state.auth.clock.now())?;
     let (user, session) = state.auth.login(email, req.password).await?;
-    state
-        .audit
-        .record(
-            &user.id,
-            &crate::audit::Actor::User,
-            "login",
-            serde_json::json!({"method": "password"}),
-        )
-        .await?;
+    state.audit.login(&user.id, "password").await?;
     Ok(session_response(&state, session, req.delivery))
 }
 

@@ -125,15 +125,7 @@ pub async fn callback(
         return Err(Error::AccountSuspended);
     }
     let session = state.auth.open_session(&user).await?;
-    state
-        .audit
-        .record(
-            &user.id,
-            &crate::audit::Actor::User,
-            "login",
-            serde_json::json!({"method": provider}),
-        )
-        .await?;
+    state.audit.login(&user.id, &provider).await?;
     let cookies = [
         (header::SET_COOKIE, o.flow.clear()),
         (
