@@ -173,19 +173,22 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
     // gets the answer with the secret redacted.
     let agent_env = [("AILERON_TOKEN", agent_token.as_str())];
     let url = upstream.url("/api/user");
-    let (exit, out, err) = cli(
-        &[
+    // The agent's brokered request with the vault credential, through the CLI.
+    let agent_request = |method: &str| {
+        let args = [
             "request",
-            "GET",
+            method,
             &url,
             "--server",
             &server.url,
             "--credential",
             "github",
-        ],
-        &agent_env,
-        "",
-    );
+        ];
+        let (exit, out, err) = cli(&args, &agent_env, "");
+        api.bodies.lock().unwrap().push(format!("{out}\n{err}"));
+        (exit, out, err)
+    };
+    let (exit, out, err) = agent_request("GET");
     assert_eq!(exit, 0, "{err}");
     assert!(err.contains("HTTP 200"), "{err}");
     assert!(out.contains("octocat"), "{out}");
@@ -199,19 +202,7 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
         .unwrap();
     assert_eq!(auth.1, format!("Bearer {SECRET}"));
     // Outside the scope: refused by the enclave, the upstream never called.
-    let (exit, out, _) = cli(
-        &[
-            "request",
-            "DELETE",
-            &url,
-            "--server",
-            &server.url,
-            "--credential",
-            "github",
-        ],
-        &agent_env,
-        "",
-    );
+    let (exit, out, _) = agent_request("DELETE");
     assert_eq!(exit, 1);
     assert!(out.contains("scope_violation"), "{out}");
     assert_eq!(upstream.seen().len(), 1);
@@ -321,19 +312,7 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
             .unwrap()
             .contains("verify your passphrase again")
     );
-    let (exit, out, _) = cli(
-        &[
-            "request",
-            "GET",
-            &url,
-            "--server",
-            &server.url,
-            "--credential",
-            "github",
-        ],
-        &agent_env,
-        "",
-    );
+    let (exit, out, _) = agent_request("GET");
     assert_eq!(exit, 1);
     assert!(
         out.contains("escrow_lost") && out.contains("verify your passphrase again"),
@@ -352,19 +331,7 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
         )
         .await;
     assert_eq!(body["escrowed_count"], 1, "{body}");
-    let (exit, _, err) = cli(
-        &[
-            "request",
-            "GET",
-            &url,
-            "--server",
-            &server.url,
-            "--credential",
-            "github",
-        ],
-        &agent_env,
-        "",
-    );
+    let (exit, _, err) = agent_request("GET");
     assert_eq!(exit, 0, "{err}");
 
     // Revoke: the agent token, then the sealed escrow.
@@ -375,19 +342,7 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
     );
     let (exit, _, err) = run(&["agent-token", "rm", "--id", &agent_id], "");
     assert_eq!(exit, 0, "{err}");
-    let (exit, out, _) = cli(
-        &[
-            "request",
-            "GET",
-            &url,
-            "--server",
-            &server.url,
-            "--credential",
-            "github",
-        ],
-        &agent_env,
-        "",
-    );
+    let (exit, out, _) = agent_request("GET");
     assert_eq!(exit, 1);
     assert!(out.contains("invalid_token"), "{out}");
     let (exit, _, err) = cli(
