@@ -631,8 +631,27 @@ async fn agent_tokens_broker_only_what_they_are_given_until_they_expire_or_are_r
             "{method} {path}"
         );
     }
+    // Bad requests create nothing.
+    for (body, why) in [
+        (json!({"name": "x", "expires_in": 10}), "too short"),
+        (
+            json!({"name": "x", "expires_in": 400 * 24 * 3600}),
+            "too long",
+        ),
+        (json!({"name": "x", "credentials": []}), "an empty list"),
+        (json!({"name": "bad name"}), "name"),
+        (json!({"name": "x", "scopes": ["all"]}), "unknown field"),
+    ] {
+        let (status, body) = call(&server, "POST", "/v1/agent-tokens", &token, Some(body)).await;
+        assert_eq!(
+            (status, code(&body)),
+            (400, "invalid_request"),
+            "{why}: {body}"
+        );
+    }
     // Listed without the token; expires with the clock; a wrong one is refused alike.
     let (_, list) = call(&server, "GET", "/v1/agent-tokens", &token, None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list[0]["name"], "bot");
     assert!(list[0].get("token").is_none() && !list.to_string().contains(secret));
     let (status, body) = call(
