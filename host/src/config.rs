@@ -325,6 +325,19 @@ fn url(raw: &RawConfig, var: &'static str, default: &str) -> Result<Url, ConfigE
     }
 }
 
+/// The enclave's URL: https only, since the host pins the TLS key the attestation binds.
+fn enclave_url(value: &str) -> Result<Url, ConfigError> {
+    const VAR: &str = "AILERON_ENCLAVE_URL";
+    match Url::parse(value) {
+        Ok(u) if u.scheme() == "https" && u.has_host() => Ok(u),
+        _ => Err(invalid(
+            VAR,
+            value,
+            "an absolute https:// URL (the enclave's attested TLS key is pinned)",
+        )),
+    }
+}
+
 fn database(raw: &RawConfig) -> Result<Database, ConfigError> {
     const VAR: &str = "AILERON_DATABASE_URL";
     let Some(value) = raw.get(VAR) else {
@@ -469,7 +482,7 @@ fn tee(raw: &RawConfig) -> Result<TeeProvider, ConfigError> {
         None => Ok(TeeProvider::Disabled),
         Some("local") => {
             let enclave_url = match raw.get("AILERON_ENCLAVE_URL") {
-                Some(u) => Some(url(raw, "AILERON_ENCLAVE_URL", u)?),
+                Some(u) => Some(enclave_url(u)?),
                 None => None,
             };
             let image_digest = raw.get("AILERON_ENCLAVE_IMAGE_DIGEST").map(str::to_owned);
@@ -496,8 +509,8 @@ fn tee(raw: &RawConfig) -> Result<TeeProvider, ConfigError> {
                     because: BECAUSE,
                 })
             };
-            let enclave_url = required("AILERON_ENCLAVE_URL")?;
-            let enclave_url = url(raw, "AILERON_ENCLAVE_URL", &enclave_url)?;
+            let raw_url = required("AILERON_ENCLAVE_URL")?;
+            let enclave_url = enclave_url(&raw_url)?;
             let image_digest = required("AILERON_ENCLAVE_IMAGE_DIGEST")?;
             if !is_sha256_digest(&image_digest) {
                 return Err(invalid(

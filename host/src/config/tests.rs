@@ -190,6 +190,14 @@ fn every_bad_value_is_named_with_its_accepted_form() {
             "AILERON_ENCLAVE_IMAGE_DIGEST: required when AILERON_TEE_PROVIDER=local with AILERON_ENCLAVE_URL (the sha256 of the enclave binary)",
         ),
         (
+            "enclave url over plain http",
+            &[
+                ("AILERON_TEE_PROVIDER", "confidential-space"),
+                ("AILERON_ENCLAVE_URL", "http://enclave.example:8443"),
+            ],
+            "AILERON_ENCLAVE_URL: invalid value \"http://enclave.example:8443\"; expected an absolute https:// URL (the enclave's attested TLS key is pinned)",
+        ),
+        (
             "local enclave digest",
             &[
                 ("AILERON_TEE_PROVIDER", "local"),
