@@ -23,7 +23,10 @@ pub enum BrokerError {
     /// The secret cannot be carried in the configured header.
     #[error("the secret cannot be sent in a header (control characters)")]
     InvalidSecret,
-    /// The upstream could not be reached or timed out.
+    /// The upstream could not be connected to: the request never left, so it is not a use.
+    #[error("upstream request failed: could not connect (the use was not counted)")]
+    Unreachable,
+    /// The upstream failed or timed out after the request may have reached it.
     #[error("upstream request failed: {0}")]
     Upstream(String),
     /// The upstream's answer is larger than allowed.
@@ -112,10 +115,10 @@ impl Broker {
                 .ok_or_else(|| BrokerError::BadRequest("body is not base64url".into()))?;
             builder = builder.body(bytes);
         }
-        let mut response = builder
-            .send()
-            .await
-            .map_err(|e| BrokerError::Upstream(without_url(&e)))?;
+        let mut response = builder.send().await.map_err(|e| match e.is_connect() {
+            true => BrokerError::Unreachable,
+            false => BrokerError::Upstream(without_url(&e)),
+        })?;
         let status = response.status().as_u16();
         let headers = response
             .headers()

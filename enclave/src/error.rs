@@ -87,7 +87,7 @@ impl From<BrokerError> for ApiError {
                 "invalid_secret",
                 e.to_string(),
             ),
-            BrokerError::Upstream(_) => {
+            BrokerError::Upstream(_) | BrokerError::Unreachable => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", e.to_string())
             }
             BrokerError::TooLarge(_) => {

@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use time::OffsetDateTime;
 
 use crate::Enclave;
+use crate::broker::BrokerError;
 use crate::error::ApiError;
 use crate::scope::ValidScope;
 use crate::store::Secret;
@@ -167,10 +168,19 @@ async fn broker(
     let escrow = e.store.get(&id, &handle.0)?;
     escrow.scope.check(&req.method, &req.url)?;
     let uses = escrow.take_use(OffsetDateTime::now_utc())?;
-    let response = e
+    let response = match e
         .broker
         .forward(&escrow.scope, escrow.secret.expose(), &req)
-        .await?;
+        .await
+    {
+        Ok(response) => response,
+        Err(err) => {
+            if matches!(err, BrokerError::Unreachable) {
+                escrow.give_back_use();
+            }
+            return Err(err.into());
+        }
+    };
     tracing::info!(escrow_id = %id, uses, status = response.status, "brokered request");
     Ok(Json(response))
 }

@@ -85,6 +85,17 @@ impl Escrow {
     }
 }
 
+impl Escrow {
+    /// Gives back a use counted for a request that never reached the upstream.
+    pub fn give_back_use(&self) {
+        let _ = self
+            .uses
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| {
+                used.checked_sub(1)
+            });
+    }
+}
+
 /// Every escrow of this boot.
 pub struct Store {
     escrows: RwLock<HashMap<String, Arc<Escrow>>>,

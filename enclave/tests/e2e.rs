@@ -541,3 +541,28 @@ async fn the_planted_secret_never_reaches_the_enclave_log() {
         "handle in the enclave log"
     );
 }
+
+#[tokio::test]
+async fn a_request_that_never_reached_the_upstream_is_not_a_use() {
+    let enclave = spawn_local();
+    let client = client(&enclave);
+    // A port nobody listens on: the connection is refused, nothing leaves the enclave.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let prefix = format!("http://127.0.0.1:{closed}/");
+    let once = client
+        .escrow(SECRET.as_bytes(), &scope(&prefix, &["GET"], Some(1)))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            code(client.request(&once, &get(format!("{prefix}a"))).await),
+            "upstream_error",
+            "refused, and not used up"
+        );
+    }
+    assert_eq!(client.status(&once).await.unwrap().uses, 0);
+}

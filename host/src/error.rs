@@ -183,7 +183,7 @@ impl From<aileron_enclave::broker::BrokerError> for Error {
             BrokerError::Scope(ScopeError::Violation(_)) => (403, "scope_violation"),
             BrokerError::BadRequest(_) => (400, "invalid_request"),
             BrokerError::InvalidSecret => (422, "invalid_secret"),
-            BrokerError::Upstream(_) => (502, "upstream_error"),
+            BrokerError::Upstream(_) | BrokerError::Unreachable => (502, "upstream_error"),
             BrokerError::TooLarge(_) => (502, "upstream_too_large"),
         };
         Error::Refused {

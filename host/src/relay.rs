@@ -337,7 +337,15 @@ async fn in_host(
             message: "the credential's use limit is reached".into(),
         });
     }
-    Ok(state.tee.broker().forward(&valid, &secret, request).await?)
+    match state.tee.broker().forward(&valid, &secret, request).await {
+        Ok(response) => Ok(response),
+        Err(e) => {
+            if matches!(e, aileron_enclave::broker::BrokerError::Unreachable) {
+                crate::db::vault::give_back_use(&state.db.pool, &row.id).await?;
+            }
+            Err(e.into())
+        }
+    }
 }
 
 fn valid_scope(scope: &Scope) -> Result<ValidScope, Error> {

@@ -173,6 +173,40 @@ async fn scope_limits_and_a_locked_vault_are_enforced_in_the_host() {
     assert_eq!((status, code(&body)), (410, "escrow_used_up"), "{body}");
     assert_eq!(upstream.seen().len(), 1);
 
+    // A request that never reaches its upstream (nobody listens) is not a use.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut unreachable = bearer("unreachable", &upstream);
+    unreachable["max_uses"] = json!(1);
+    unreachable["allow"] =
+        json!([{"methods": ["GET"], "url_prefix": format!("http://127.0.0.1:{closed}/")}]);
+    let (status, _) = call(
+        &server,
+        "POST",
+        "/v1/credentials",
+        &token,
+        Some(unreachable),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let far = get(&format!("http://127.0.0.1:{closed}/x"));
+    for _ in 0..2 {
+        let (status, body) = call(
+            &server,
+            "POST",
+            "/v1/credentials/unreachable/requests",
+            &token,
+            Some(far.clone()),
+        )
+        .await;
+        assert_eq!((status, code(&body)), (502, "upstream_error"), "{body}");
+    }
+    let (_, listed) = call(&server, "GET", "/v1/credentials/unreachable", &token, None).await;
+    assert_eq!(listed["uses"], 0, "{listed}");
+
     // Locked: requests and new credentials answer 423.
     let (status, _) = call(
         &server,

@@ -197,3 +197,12 @@ pub async fn count_use<'c>(
     .await?;
     row.map(|r| Ok(r.try_get("uses")?)).transpose()
 }
+
+/// Gives back a use counted for a request that never reached the upstream.
+pub async fn give_back_use<'c>(ex: impl Exec<'c>, id: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE credentials SET uses = uses - 1 WHERE id = $1 AND uses > 0")
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
