@@ -206,6 +206,7 @@ async fn escrow_credential(
         Ok(escrow) => escrow,
         Err(e) => return Err(enclave_error(state, e, LOST_VAULT).await),
     };
+    let previous = escrows::get(&state.db.pool, user, Kind::Credential, &row.name).await?;
     let indexed = index(
         state,
         user,
@@ -224,6 +225,10 @@ async fn escrow_credential(
             json!({"credential": row.name, "escrow_id": indexed.escrow_id, "expires_at": indexed.expires_at}),
         )
         .await?;
+    // The escrow it replaces is revoked, so a secret is held once, not once per verification.
+    if let Some(previous) = previous.filter(|p| p.escrow_id != indexed.escrow_id) {
+        revoke_at_enclave(state, client, user, Kind::Credential, &previous).await;
+    }
     Ok(indexed)
 }
 

@@ -427,6 +427,30 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
     assert_eq!(ok["detail"]["method"], "GET");
     assert!(ok["detail"]["size"].as_u64().unwrap() > 0);
 
+    // Each unlock replaced the credential's escrow and revoked the one before, so the enclave
+    // holds the secret once, not once per verification: E1 (add) was revoked by E2 (unlock), E2
+    // died with the first boot, E3 (unlock after the restart) was revoked by E4 (last unlock).
+    let created: Vec<&str> = events
+        .iter()
+        .filter(|e| e["action"] == "escrow.create" && e["detail"]["credential"] == "github")
+        .map(|e| e["detail"]["escrow_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(created.len(), 4, "{created:?}");
+    let enclave_log = enclave.logs();
+    let revoked = |id: &str| {
+        enclave_log
+            .lines()
+            .any(|l| l.contains(id) && l.contains("escrow revoked"))
+    };
+    let [e4, e3, e2, e1] = created[..] else {
+        unreachable!()
+    };
+    assert!(revoked(e1) && revoked(e3), "replaced escrows are revoked");
+    assert!(
+        !revoked(e2) && !revoked(e4),
+        "a lost one cannot be, the live one is not"
+    );
+
     // Secret hygiene: not in any response, the host's log, the enclave's logs or the database.
     let bodies = api.bodies.lock().unwrap().join("\n");
     assert!(!bodies.contains(SECRET), "a response carried the secret");
