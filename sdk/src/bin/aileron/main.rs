@@ -29,7 +29,7 @@ enum Command {
     /// Verify, inspect and write policies for Confidential Space attestation tokens.
     #[command(subcommand)]
     Attest(attest_cmd::AttestCommand),
-    /// Escrow credentials into an attested enclave, check and revoke them.
+    /// Escrow credentials into an attested enclave (straight, or through a host with --server), list, check and revoke them.
     #[command(subcommand)]
     Escrow(escrow_cmd::EscrowCommand),
     /// Make a request with an escrowed credential (the secret is injected by the enclave).
