@@ -69,7 +69,17 @@ impl std::fmt::Debug for HostClient {
 impl HostClient {
     /// A client of the host at `base_url`, presenting `token` (an access or agent token).
     pub fn new(base_url: &str, token: SecretString) -> Result<HostClient, Error> {
-        let http = http_client()?;
+        Self::with_roots(base_url, token, None)
+    }
+
+    /// As [`HostClient::new`], also trusting the CA certificates in `roots_pem` (a host behind
+    /// a private CA; `AILERON_CA_CERT` for the CLI).
+    pub fn with_roots(
+        base_url: &str,
+        token: SecretString,
+        roots_pem: Option<&[u8]>,
+    ) -> Result<HostClient, Error> {
+        let http = http_client(roots_pem)?;
         Ok(HostClient {
             base: base_url.trim_end_matches('/').to_owned(),
             token,
@@ -82,12 +92,13 @@ impl HostClient {
         base_url: &str,
         email: &str,
         password: &SecretString,
+        roots_pem: Option<&[u8]>,
     ) -> Result<SecretString, Error> {
         #[derive(Deserialize)]
         struct Session {
             access_token: String,
         }
-        let response = http_client()?
+        let response = http_client(roots_pem)?
             .post(format!("{}/auth/login", base_url.trim_end_matches('/')))
             .json(&serde_json::json!({
                 "email": email,
@@ -326,10 +337,26 @@ impl HostClient {
     }
 }
 
-/// HTTPS to a host is checked against the public web PKI (rustls with ring).
-fn http_client() -> Result<reqwest::Client, Error> {
+/// HTTPS to a host is checked against the public web PKI (rustls with ring), plus the CA
+/// certificates of `extra_pem` when given.
+fn http_client(extra_pem: Option<&[u8]>) -> Result<reqwest::Client, Error> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_pem {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| Error::Invalid(format!("CA certificates: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| Error::Invalid(format!("CA certificate: {e}")))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(Error::Invalid("no certificate in the CA file".into()));
+        }
+    }
     let tls = rustls::ClientConfig::builder_with_provider(Arc::new(crate::tls_pin::provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Host(e.to_string()))?

@@ -309,9 +309,20 @@ fn host(args: &EnclaveArgs) -> Result<Option<HostClient>, Failure> {
     let token = std::env::var("AILERON_TOKEN").map_err(|_| {
         usage("AILERON_TOKEN is not set: run `aileron login` or use an agent token")
     })?;
-    HostClient::new(server, SecretString::from(token))
+    let roots = extra_roots()?;
+    HostClient::with_roots(server, SecretString::from(token), roots.as_deref())
         .map(Some)
         .map_err(|e| usage(&e.to_string()))
+}
+
+/// `AILERON_CA_CERT`: a PEM file of CA certificates to trust for a host behind a private CA.
+pub(crate) fn extra_roots() -> Result<Option<Vec<u8>>, Failure> {
+    match std::env::var_os("AILERON_CA_CERT") {
+        None => Ok(None),
+        Some(path) => std::fs::read(&path).map(Some).map_err(|e| {
+            Failure::Usage(format!("AILERON_CA_CERT {}: {e}", path.to_string_lossy()))
+        }),
+    }
 }
 
 /// `--allow 'METHODS URL_PREFIX'` rules.

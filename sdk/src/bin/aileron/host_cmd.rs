@@ -24,7 +24,8 @@ impl ServerArgs {
         let token = std::env::var("AILERON_TOKEN").map_err(|_| {
             Failure::Usage("AILERON_TOKEN is not set: run `aileron login` first".into())
         })?;
-        HostClient::new(&self.server, SecretString::from(token))
+        let roots = crate::escrow_cmd::extra_roots()?;
+        HostClient::with_roots(&self.server, SecretString::from(token), roots.as_deref())
             .map_err(|e| Failure::Usage(e.to_string()))
     }
 }

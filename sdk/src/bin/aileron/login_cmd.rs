@@ -22,7 +22,8 @@ pub(crate) struct LoginArgs {
 
 pub(crate) async fn run(args: LoginArgs) -> Result<(), Failure> {
     let password = crate::input::hidden("password")?;
-    let token = HostClient::login(&args.server, &args.email, &password)
+    let roots = crate::escrow_cmd::extra_roots()?;
+    let token = HostClient::login(&args.server, &args.email, &password, roots.as_deref())
         .await
         .map_err(|e| match e {
             aileron_sdk::Error::Api { code, message, .. } => {
