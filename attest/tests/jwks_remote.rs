@@ -5,8 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aileron_attest::{Check, JwksSource, Policy, Verifier, https_client};
-use aileron_testkit::{TestCa, google_shaped_claims, test_digest};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use aileron_testkit::{TestCa, google_shaped_claims, https_server, test_digest};
 
 struct Provider {
     url: String,
@@ -15,63 +14,28 @@ struct Provider {
     jwks_hits: Arc<AtomicUsize>,
 }
 
-/// An HTTPS server speaking just enough HTTP/1.1 for discovery and a JWKS.
+/// An HTTPS server for discovery and a JWKS whose answer the test sets.
 async fn provider() -> Provider {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert.cert.der().clone()], key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "https://localhost:{}",
-        listener.local_addr().unwrap().port()
-    );
     let jwks = Arc::new(Mutex::new((200, r#"{"keys":[]}"#.to_owned())));
     let jwks_hits = Arc::new(AtomicUsize::new(0));
-    let (state, hits, base) = (jwks.clone(), jwks_hits.clone(), url.clone());
-    tokio::spawn(async move {
-        loop {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let (acceptor, state, hits, base) =
-                (acceptor.clone(), state.clone(), hits.clone(), base.clone());
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut buf = vec![0; 4096];
-                let n = tls.read(&mut buf).await.unwrap_or(0);
-                let request = String::from_utf8_lossy(&buf[..n]).into_owned();
-                let (status, body) =
-                    if request.starts_with("GET /.well-known/openid-configuration ") {
-                        (
-                            200,
-                            format!(r#"{{"issuer":"{base}","jwks_uri":"{base}/jwks"}}"#),
-                        )
-                    } else if request.starts_with("GET /jwks ") {
-                        hits.fetch_add(1, Ordering::SeqCst);
-                        state.lock().unwrap().clone()
-                    } else {
-                        (404, String::new())
-                    };
-                let response = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tls.write_all(response.as_bytes()).await;
-                let _ = tls.shutdown().await;
-            });
+    let (state, hits) = (jwks.clone(), jwks_hits.clone());
+    let server = https_server(move |base, request| {
+        if request.starts_with("GET /.well-known/openid-configuration ") {
+            (
+                200,
+                format!(r#"{{"issuer":"{base}","jwks_uri":"{base}/jwks"}}"#),
+            )
+        } else if request.starts_with("GET /jwks ") {
+            hits.fetch_add(1, Ordering::SeqCst);
+            state.lock().unwrap().clone()
+        } else {
+            (404, String::new())
         }
-    });
+    })
+    .await;
     Provider {
-        url,
-        root_pem: cert.cert.pem(),
+        url: server.url,
+        root_pem: server.root_pem,
         jwks,
         jwks_hits,
     }

@@ -34,6 +34,23 @@ pub enum BrokerError {
     TooLarge(usize),
 }
 
+impl BrokerError {
+    /// The HTTP status and stable code every Aileron service answers this error with (the
+    /// enclave, and the host when it brokers without one).
+    pub fn status_code(&self) -> (http::StatusCode, &'static str) {
+        use http::StatusCode;
+        match self {
+            BrokerError::Scope(s) => s.status_code(),
+            BrokerError::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            BrokerError::InvalidSecret => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_secret"),
+            BrokerError::Upstream(_) | BrokerError::Unreachable => {
+                (StatusCode::BAD_GATEWAY, "upstream_error")
+            }
+            BrokerError::TooLarge(_) => (StatusCode::BAD_GATEWAY, "upstream_too_large"),
+        }
+    }
+}
+
 /// Limits of brokered requests.
 #[derive(Debug, Clone, Copy)]
 pub struct BrokerLimits {

@@ -70,10 +70,9 @@ impl From<StoreError> for ApiError {
 
 impl From<ScopeError> for ApiError {
     fn from(e: ScopeError) -> ApiError {
-        match e {
-            ScopeError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_scope", m),
-            ScopeError::Violation(m) => ApiError::new(StatusCode::FORBIDDEN, "scope_violation", m),
-        }
+        let (status, code) = e.status_code();
+        let (ScopeError::Invalid(message) | ScopeError::Violation(message)) = e;
+        ApiError::new(status, code, message)
     }
 }
 
@@ -81,17 +80,9 @@ impl From<BrokerError> for ApiError {
     fn from(e: BrokerError) -> ApiError {
         match e {
             BrokerError::Scope(s) => s.into(),
-            BrokerError::BadRequest(m) => ApiError::bad_request(m),
-            BrokerError::InvalidSecret => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_secret",
-                e.to_string(),
-            ),
-            BrokerError::Upstream(_) | BrokerError::Unreachable => {
-                ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", e.to_string())
-            }
-            BrokerError::TooLarge(_) => {
-                ApiError::new(StatusCode::BAD_GATEWAY, "upstream_too_large", e.to_string())
+            other => {
+                let (status, code) = other.status_code();
+                ApiError::new(status, code, other.to_string())
             }
         }
     }

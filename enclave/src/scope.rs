@@ -21,6 +21,16 @@ pub enum ScopeError {
     Violation(String),
 }
 
+impl ScopeError {
+    /// The HTTP status and stable code every Aileron service answers this refusal with.
+    pub fn status_code(&self) -> (http::StatusCode, &'static str) {
+        match self {
+            ScopeError::Invalid(_) => (http::StatusCode::BAD_REQUEST, "invalid_scope"),
+            ScopeError::Violation(_) => (http::StatusCode::FORBIDDEN, "scope_violation"),
+        }
+    }
+}
+
 /// One allow rule, parsed.
 #[derive(Debug, Clone)]
 struct Rule {

@@ -174,20 +174,12 @@ impl From<crate::vault::VaultError> for Error {
 }
 
 impl From<aileron_enclave::broker::BrokerError> for Error {
-    /// The in-host broker refuses with the enclave's codes, so clients see one vocabulary.
+    /// The in-host broker refuses with the enclave's statuses and codes (one mapping, in the
+    /// enclave crate), so clients see one vocabulary.
     fn from(e: aileron_enclave::broker::BrokerError) -> Self {
-        use aileron_enclave::broker::BrokerError;
-        use aileron_enclave::scope::ScopeError;
-        let (status, code) = match &e {
-            BrokerError::Scope(ScopeError::Invalid(_)) => (400, "invalid_scope"),
-            BrokerError::Scope(ScopeError::Violation(_)) => (403, "scope_violation"),
-            BrokerError::BadRequest(_) => (400, "invalid_request"),
-            BrokerError::InvalidSecret => (422, "invalid_secret"),
-            BrokerError::Upstream(_) | BrokerError::Unreachable => (502, "upstream_error"),
-            BrokerError::TooLarge(_) => (502, "upstream_too_large"),
-        };
+        let (status, code) = e.status_code();
         Error::Refused {
-            status,
+            status: status.as_u16(),
             code: code.into(),
             message: e.to_string(),
         }

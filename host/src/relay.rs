@@ -402,6 +402,14 @@ pub async fn list_sealed(state: &AppState, user: &UserId) -> Result<Vec<EscrowVi
         .collect())
 }
 
+/// One of the user's sealed escrows, or `not_found`.
+pub async fn sealed(state: &AppState, user: &UserId, name: &str) -> Result<EscrowView, Error> {
+    let row = escrows::get(&state.db.pool, user, Kind::Sealed, name)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(escrow_view(&row, state.auth.clock.now()))
+}
+
 /// Revokes a sealed escrow at the enclave and forgets it.
 pub async fn remove_sealed(state: &AppState, user: &UserId, name: &str) -> Result<(), Error> {
     let row = escrows::remove(&state.db.pool, user, Kind::Sealed, name)
@@ -523,7 +531,12 @@ pub async fn check_boot(state: &AppState) -> Result<u64, Error> {
         .current_boot()
         .await
         .map_err(|e| Error::EnclaveUnavailable(e.to_string()))?;
-    let marked = escrows::mark_lost(&state.db.pool, &boot, state.auth.clock.now()).await?;
+    lost_before(state, &boot).await
+}
+
+/// Marks the escrows of every boot but `boot` lost. Returns the number of rows marked.
+pub async fn lost_before(state: &AppState, boot: &str) -> Result<u64, Error> {
+    let marked = escrows::mark_lost(&state.db.pool, boot, state.auth.clock.now()).await?;
     if marked > 0 {
         tracing::warn!(boot_id = %boot, escrows = marked, "the enclave restarted: escrows of older boots are lost");
     }

@@ -48,16 +48,20 @@ async fn server_with(enclave: &Enclave) -> TestServer {
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_policy_the_enclave_does_not_satisfy_stops_the_client_before_it_seals() {
+/// An enclave process, a host using it, and the access token of a signed-up user.
+async fn setup(email: &str) -> (tempfile::TempDir, Enclave, TestServer, String) {
     let dir = tempfile::tempdir().unwrap();
     let enclave = Enclave::start(dir.path());
     let server = server_with(&enclave).await;
-    let session = server
-        .verified_account("relay@example.com", "a long password")
-        .await;
-    let token = SecretString::from(session["access_token"].as_str().unwrap().to_owned());
-    let host = HostClient::new(&server.url, token).unwrap();
+    let session = server.verified_account(email, "a long password").await;
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    (dir, enclave, server, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_the_enclave_does_not_satisfy_stops_the_client_before_it_seals() {
+    let (_dir, enclave, server, token) = setup("relay@example.com").await;
+    let host = HostClient::new(&server.url, SecretString::from(token.clone())).unwrap();
 
     // The right policy works.
     let good = Policy::load(&enclave.policy_file()).unwrap();
@@ -93,7 +97,7 @@ async fn a_policy_the_enclave_does_not_satisfy_stops_the_client_before_it_seals(
         server
             .http
             .post(format!("{}{path}", server.url))
-            .bearer_auth(session["access_token"].as_str().unwrap())
+            .bearer_auth(&token)
             .json(&body)
             .send()
     };
@@ -188,13 +192,7 @@ async fn record_escrow(State(t): State<Tampering>) -> Json<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_that_swaps_the_enclave_key_gets_nothing_sealed_to_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let enclave = Enclave::start(dir.path());
-    let server = server_with(&enclave).await;
-    let session = server
-        .verified_account("mitm@example.com", "a long password")
-        .await;
-    let token = session["access_token"].as_str().unwrap().to_owned();
+    let (_dir, enclave, server, token) = setup("mitm@example.com").await;
     let tampering = Tampering {
         real: server.url.clone(),
         token: token.clone(),
@@ -349,14 +347,8 @@ async fn after_the_signing_key_changes_escrows_are_lost_with_a_way_back_not_a_50
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_enclave_is_reported_and_refused_clearly_then_recovered() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut enclave = Enclave::start(dir.path());
+    let (_dir, mut enclave, server, token) = setup("down@example.com").await;
     let upstream = common::e2e::Upstream::start().await;
-    let server = server_with(&enclave).await;
-    let session = server
-        .verified_account("down@example.com", "a long password")
-        .await;
-    let token = session["access_token"].as_str().unwrap().to_owned();
     let call = |method: &str, path: &str, body: Value| {
         let (server, token) = (&server, &token);
         let (method, path) = (method.to_owned(), path.to_owned());

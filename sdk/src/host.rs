@@ -51,6 +51,30 @@ struct Register<'a> {
     ciphertext: String,
 }
 
+// Bodies that carry a secret borrow it: it is serialized straight into the request body, never
+// copied into an intermediate `String` or `serde_json::Value`.
+
+#[derive(Serialize)]
+struct Login<'a> {
+    email: &'a str,
+    password: &'a str,
+    delivery: &'a str,
+}
+
+#[derive(Serialize)]
+struct Passphrase<'a> {
+    passphrase: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_passphrase: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct WithSecret<'a> {
+    #[serde(flatten)]
+    fields: &'a serde_json::Value,
+    secret: &'a str,
+}
+
 /// A client of an Aileron host, authenticated by an access token or an agent token.
 pub struct HostClient {
     base: String,
@@ -100,11 +124,11 @@ impl HostClient {
         }
         let response = http_client(roots_pem)?
             .post(format!("{}/auth/login", base_url.trim_end_matches('/')))
-            .json(&serde_json::json!({
-                "email": email,
-                "password": password.expose_secret(),
-                "delivery": "body",
-            }))
+            .json(&Login {
+                email,
+                password: password.expose_secret(),
+                delivery: "body",
+            })
             .send()
             .await
             .map_err(|e| Error::Host(e.to_string()))?;
@@ -215,10 +239,10 @@ impl HostClient {
         new: &SecretString,
         current: Option<&SecretString>,
     ) -> Result<(), Error> {
-        let mut body = serde_json::json!({"passphrase": new.expose_secret()});
-        if let Some(current) = current {
-            body["current_passphrase"] = current.expose_secret().into();
-        }
+        let body = Passphrase {
+            passphrase: new.expose_secret(),
+            current_passphrase: current.map(|c| c.expose_secret()),
+        };
         self.call::<_, serde_json::Value>(
             reqwest::Method::POST,
             "/v1/users/me/passphrase",
@@ -230,7 +254,10 @@ impl HostClient {
 
     /// Verifies the passphrase: `{valid, session_expires_at, escrowed_count}`.
     pub async fn unlock(&self, passphrase: &SecretString) -> Result<serde_json::Value, Error> {
-        let body = serde_json::json!({"passphrase": passphrase.expose_secret()});
+        let body = Passphrase {
+            passphrase: passphrase.expose_secret(),
+            current_passphrase: None,
+        };
         self.call(
             reqwest::Method::POST,
             "/v1/users/me/passphrase/verify",
@@ -264,11 +291,14 @@ impl HostClient {
     /// secret, which is added here.
     pub async fn add_credential(
         &self,
-        mut credential: serde_json::Value,
+        credential: serde_json::Value,
         secret: &SecretString,
     ) -> Result<serde_json::Value, Error> {
-        credential["secret"] = secret.expose_secret().into();
-        self.call(reqwest::Method::POST, "/v1/credentials", Some(&credential))
+        let body = WithSecret {
+            fields: &credential,
+            secret: secret.expose_secret(),
+        };
+        self.call(reqwest::Method::POST, "/v1/credentials", Some(&body))
             .await
     }
 

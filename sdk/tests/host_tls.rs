@@ -1,52 +1,14 @@
 //! `HostClient` over real HTTPS (rustls): a host behind a private CA is reached only when that
 //! CA is given (`AILERON_CA_CERT` for the CLI), and refused otherwise.
 
-use std::sync::Arc;
-
 use aileron_sdk::{Error, HostClient};
+use aileron_testkit::https_server;
 use secrecy::{ExposeSecret as _, SecretString};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-/// An HTTPS server for `localhost` with a certificate of its own (its own trust anchor) that
-/// answers every request like a successful `POST /auth/login`.
+/// A host behind a CA of its own that answers every request like a successful login.
 async fn private_host() -> (String, String) {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert.cert.der().clone()], key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "https://localhost:{}",
-        listener.local_addr().unwrap().port()
-    );
-    tokio::spawn(async move {
-        loop {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut buf = vec![0; 8192];
-                let _ = tls.read(&mut buf).await;
-                let body = r#"{"access_token":"a.b.c"}"#;
-                let answer = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tls.write_all(answer.as_bytes()).await;
-                let _ = tls.shutdown().await;
-            });
-        }
-    });
-    (url, cert.cert.pem())
+    let server = https_server(|_, _| (200, r#"{"access_token":"a.b.c"}"#.to_owned())).await;
+    (server.url, server.root_pem)
 }
 
 fn password() -> SecretString {

@@ -282,6 +282,11 @@ impl Vault {
             .ok_or(Error::NotFound)
     }
 
+    /// One credential as the API shows it (never its secret), or `not_found`.
+    pub async fn view(&self, user: &UserId, name: &str) -> Result<CredentialView, Error> {
+        view(self.get(user, name).await?)
+    }
+
     /// Deletes a credential.
     pub async fn delete(&self, user: &UserId, name: &str) -> Result<(), Error> {
         match rows::delete_credential(&self.db.pool, user, name).await? {

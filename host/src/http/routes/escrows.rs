@@ -131,12 +131,7 @@ pub async fn status(
     who: AuthUser,
     Path(name): Path<String>,
 ) -> Result<Json<EscrowView>, Error> {
-    relay::list_sealed(&state, &who.user_id)
-        .await?
-        .into_iter()
-        .find(|e| e.name == name)
-        .map(Json)
-        .ok_or(Error::NotFound)
+    Ok(Json(relay::sealed(&state, &who.user_id, &name).await?))
 }
 
 /// Revokes an escrow: the enclave forgets and zeroizes the secret.

@@ -37,11 +37,11 @@ pub async fn status(
     State(state): State<AppState>,
     who: AuthUser,
 ) -> Result<Json<StatusView>, Error> {
-    // A status check is also a boot check: a restart is noticed now, not at the next tick.
-    if let Err(e) = crate::relay::check_boot(&state).await {
-        tracing::debug!(error = %e, "boot check failed");
-    }
+    // The status asks the enclave for its boot; a restart is noticed now, not at the next tick.
     let status = state.tee.status().await;
+    if let Some(boot) = &status.boot_id {
+        crate::relay::lost_before(&state, boot).await?;
+    }
     let (escrows_active, escrows_lost) = crate::relay::counts(&state, &who.user_id).await?;
     let action = (escrows_lost > 0).then_some(
         "the enclave restarted and lost escrows: verify your passphrase again (POST /v1/users/me/passphrase/verify) and escrow sealed credentials again",

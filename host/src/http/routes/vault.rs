@@ -242,12 +242,7 @@ pub async fn get_credential(
     who: AuthUser,
     Path(name): Path<String>,
 ) -> Result<Json<CredentialView>, Error> {
-    let views = state.vault.list(&who.user_id).await?;
-    views
-        .into_iter()
-        .find(|v| v.name == name)
-        .map(Json)
-        .ok_or(Error::NotFound)
+    Ok(Json(state.vault.view(&who.user_id, &name).await?))
 }
 
 /// Deletes a credential and revokes its escrow.
