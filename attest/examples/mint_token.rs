@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             nonces: nonces.to_vec(),
             token_type,
             image_digest: digest.clone(),
+            env: Default::default(),
             now,
         })
     });

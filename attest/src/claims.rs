@@ -88,6 +88,12 @@ pub struct Container {
     /// Restart policy.
     #[serde(default)]
     pub restart_policy: Option<String>,
+    /// The container's environment variables (the image's and the operator's overrides).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// The variables the operator set at launch (`tee-env-*`), when the token lists them apart.
+    #[serde(default)]
+    pub env_override: std::collections::BTreeMap<String, String>,
 }
 
 /// `submods.gce`.

@@ -82,6 +82,9 @@ pub struct MintRequest {
     pub token_type: TokenType,
     /// `submods.container.image_digest`.
     pub image_digest: String,
+    /// `submods.container.env`: the container's environment as Confidential Space reports it
+    /// (the local enclave reports its dangerous settings here).
+    pub env: std::collections::BTreeMap<String, String>,
     /// `iat` and `nbf`, Unix seconds.
     pub now: u64,
 }
@@ -225,6 +228,7 @@ impl LocalIssuer {
                     "image_reference": "local",
                     "image_digest": req.image_digest,
                     "restart_policy": "Never",
+                    "env": req.env,
                 },
             },
         });
@@ -378,6 +382,7 @@ mod tests {
             nonces: vec!["0123456789".into()],
             token_type: TokenType::Pki,
             image_digest: format!("sha256:{}", "a".repeat(64)),
+            env: Default::default(),
             now: 1_700_000_000,
         }
     }

@@ -52,6 +52,7 @@ struct RawPolicy {
     allow_debug: Option<bool>,
     leeway_seconds: Option<u64>,
     issuer: Option<String>,
+    allow_dangerous_settings: Option<bool>,
 }
 
 /// A validated attestation policy. Build it with [`Policy::from_toml_str`], [`Policy::load`],
@@ -67,7 +68,13 @@ pub struct Policy {
     allow_debug: bool,
     leeway_seconds: u64,
     issuer: String,
+    allow_dangerous_settings: bool,
 }
+
+/// Environment variables whose name starts with this are dangerous development settings of an
+/// Aileron enclave (e.g. `AILERON_DANGEROUS_ALLOW_PRIVATE_UPSTREAMS`): a token showing one turned
+/// on is refused unless the policy sets `allow_dangerous_settings`.
+pub const DANGEROUS_ENV_PREFIX: &str = "AILERON_DANGEROUS_";
 
 impl Policy {
     /// Parses a TOML policy. Unknown keys are errors.
@@ -101,6 +108,7 @@ impl Policy {
             allow_debug: Some(false),
             leeway_seconds: None,
             issuer: None,
+            allow_dangerous_settings: None,
         })
     }
 
@@ -116,7 +124,15 @@ impl Policy {
             allow_debug: Some(true),
             leeway_seconds: None,
             issuer: Some(LOCAL_ISSUER.to_owned()),
+            allow_dangerous_settings: None,
         })
+    }
+
+    /// This policy, also accepting an enclave started with dangerous development settings
+    /// (private upstreams). Development and tests only; never a default.
+    pub fn dangerous_allowing_development_settings(mut self) -> Policy {
+        self.allow_dangerous_settings = true;
+        self
     }
 
     /// The policy as TOML, in the file format [`Policy::from_toml_str`] reads.
@@ -156,6 +172,10 @@ impl Policy {
     /// The issuer the token must name.
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+    /// Whether enclaves started with dangerous development settings are accepted.
+    pub fn allow_dangerous_settings(&self) -> bool {
+        self.allow_dangerous_settings
     }
 }
 
@@ -218,6 +238,7 @@ impl TryFrom<RawPolicy> for Policy {
             allow_debug: raw.allow_debug.unwrap_or(false),
             leeway_seconds,
             issuer,
+            allow_dangerous_settings: raw.allow_dangerous_settings.unwrap_or(false),
         })
     }
 }

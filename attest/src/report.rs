@@ -50,11 +50,14 @@ pub enum Check {
     ProjectId,
     /// Every required support attribute is present.
     SupportAttributes,
+    /// The container was not started with a dangerous setting (an `AILERON_DANGEROUS_*`
+    /// variable turned on), unless the policy sets `allow_dangerous_settings`.
+    Environment,
 }
 
 impl Check {
     /// Every check, in the order the verifier runs them.
-    pub const ALL: [Check; 21] = [
+    pub const ALL: [Check; 22] = [
         Check::Size,
         Check::Format,
         Check::Header,
@@ -76,6 +79,7 @@ impl Check {
         Check::ImageDigest,
         Check::ProjectId,
         Check::SupportAttributes,
+        Check::Environment,
     ];
 
     /// The stable name of the check.
@@ -102,6 +106,7 @@ impl Check {
             Check::ImageDigest => "image_digest",
             Check::ProjectId => "project_id",
             Check::SupportAttributes => "support_attributes",
+            Check::Environment => "environment",
         }
     }
 }

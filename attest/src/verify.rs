@@ -444,6 +444,32 @@ fn check_claims(
             result.map_or_else(Outcome::Failed, |()| Outcome::Passed),
         );
     }
+    let dangerous: Vec<&String> = claims
+        .submods
+        .container
+        .env
+        .iter()
+        .chain(&claims.submods.container.env_override)
+        .filter(|(name, value)| {
+            name.starts_with(crate::policy::DANGEROUS_ENV_PREFIX)
+                && !matches!(
+                    value.trim().to_ascii_lowercase().as_str(),
+                    "" | "0" | "false"
+                )
+        })
+        .map(|(name, _)| name)
+        .collect();
+    let result = match (dangerous.is_empty(), policy.allow_dangerous_settings()) {
+        (true, _) | (false, true) => Ok(()),
+        (false, false) => Err(format!(
+            "the enclave runs with dangerous development settings {dangerous:?}; refused unless the policy sets allow_dangerous_settings"
+        )),
+    };
+    ok &= result.is_ok();
+    report.record(
+        Check::Environment,
+        result.map_or_else(Outcome::Failed, |()| Outcome::Passed),
+    );
     if ok { Ok(claims) } else { Err(()) }
 }
 

@@ -26,6 +26,7 @@ fn request(token_type: TokenType) -> MintRequest {
         nonces: vec![NONCE.into()],
         token_type,
         image_digest: digest(),
+        env: Default::default(),
         now: now(),
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers for `scripts/bench-enclave` (not a test):
 //! - `bench_client upstream` serves `200 ok` on 127.0.0.1 (a fast loopback upstream) and prints
 //!   its port;
+//! - `bench_client admission-key` prints the public key of the benchmark's admission signer
+//!   (the enclave is started with it);
 //! - `bench_client escrows URL CA_DIR N UPSTREAM_URL` attests the enclave once, creates N escrows
 //!   with 32-byte secrets (64 at a time), prints the creation rate, and prints the id and handle
 //!   of the last one as JSON for the load tool.
@@ -10,7 +12,13 @@ use std::time::Instant;
 
 use aileron_attest::{Policy, TrustAnchor, Verifier};
 use aileron_sdk::Client;
+use aileron_sdk::admission::AdmissionSigner;
 use aileron_sdk::wire::{AllowRule, Inject, Scope};
+
+/// The benchmark's own admission key (a throwaway: it only admits into a loopback enclave).
+fn signer() -> Result<AdmissionSigner, String> {
+    AdmissionSigner::from_seed(&[7; 32]).map_err(|e| e.to_string())
+}
 use secrecy::ExposeSecret as _;
 
 #[tokio::main]
@@ -18,6 +26,10 @@ async fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("upstream") => upstream().await,
+        Some("admission-key") => {
+            println!("{}", signer()?.public_key());
+            Ok(())
+        }
         Some("escrows") if args.len() == 5 => escrows(&args[1], &args[2], &args[3], &args[4]).await,
         _ => Err("usage: bench_client upstream | escrows URL CA_DIR N UPSTREAM_URL".into()),
     }
@@ -42,7 +54,15 @@ async fn escrows(url: &str, ca_dir: &str, n: &str, upstream: &str) -> Result<(),
     let verifier = Arc::new(Verifier::new(
         TrustAnchor::from_pem(&root).map_err(|e| e.to_string())?,
     ));
-    let policy = Policy::local("aileron-enclave", vec![digest]).map_err(|e| e.to_string())?;
+    let policy = Policy::local("aileron-enclave", vec![digest])
+        .map_err(|e| e.to_string())?
+        .dangerous_allowing_development_settings();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let ticket = Arc::new(
+        signer()?
+            .sign("aileron-enclave", "bench", n as u64, now)
+            .map_err(|e| e.to_string())?,
+    );
     let client = Arc::new(Client::new(url, policy, verifier));
     client.attest().await.map_err(|e| e.to_string())?;
     let scope = Scope {
@@ -53,6 +73,7 @@ async fn escrows(url: &str, ca_dir: &str, n: &str, upstream: &str) -> Result<(),
         inject: Inject {
             header: "Authorization".into(),
             format: "Bearer {secret}".into(),
+            username: None,
         },
         expires_at: time::OffsetDateTime::now_utc() + time::Duration::hours(2),
         max_uses: None,
@@ -63,10 +84,10 @@ async fn escrows(url: &str, ca_dir: &str, n: &str, upstream: &str) -> Result<(),
         let size = 64.min(n - batch * 64);
         let tasks: Vec<_> = (0..size)
             .map(|i| {
-                let (client, scope) = (client.clone(), scope.clone());
+                let (client, scope, ticket) = (client.clone(), scope.clone(), ticket.clone());
                 tokio::spawn(async move {
                     let secret = format!("{:032}", batch * 64 + i);
-                    client.escrow(secret.as_bytes(), &scope).await
+                    client.escrow(secret.as_bytes(), &scope, &ticket).await
                 })
             })
             .collect();

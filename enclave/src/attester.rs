@@ -1,6 +1,7 @@
 //! Where attestation tokens come from: the Confidential Space launcher over its Unix socket, or
 //! the local issuer. Both get the same request: audience, token type, nonces.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -40,6 +41,8 @@ pub enum Attester {
         issuer: Box<LocalIssuer>,
         /// `sha256:` of the enclave executable.
         image_digest: String,
+        /// The settings a Confidential Space token would show in `submods.container.env`.
+        env: BTreeMap<String, String>,
     },
     /// The Confidential Space launcher.
     Launcher {
@@ -67,6 +70,7 @@ impl Attester {
             Attester::Local {
                 issuer,
                 image_digest,
+                env,
             } => {
                 let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
                 Ok(issuer.mint(&MintRequest {
@@ -74,6 +78,7 @@ impl Attester {
                     nonces: nonces.to_vec(),
                     token_type,
                     image_digest: image_digest.clone(),
+                    env: env.clone(),
                     now,
                 })?)
             }
@@ -122,6 +127,19 @@ async fn launcher_call(socket: &PathBuf, body: &TokenRequest<'_>) -> Result<Stri
         )));
     }
     Ok(text)
+}
+
+/// The environment a local token reports, as Confidential Space reports a container's: the
+/// dangerous development setting when it is on, so that client policies can refuse it.
+pub fn reported_env(config: &crate::config::Config) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    if config.destinations.allows_private() {
+        env.insert(
+            aileron_broker::destination::DANGEROUS_PRIVATE_VAR.to_owned(),
+            "true".to_owned(),
+        );
+    }
+    env
 }
 
 /// `sha256:` and the hex SHA-256 of the running executable: the local issuer's image digest.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aileron_attest::TokenType;
+use aileron_broker::destination::{DANGEROUS_PRIVATE_VAR, Destinations};
 
 /// The launcher's socket in a Confidential Space VM.
 pub const LAUNCHER_SOCKET: &str = "/run/container_launcher/teeserver.sock";
@@ -64,6 +65,19 @@ pub struct Config {
     pub upstream_timeout: Duration,
     /// `AILERON_ENCLAVE_MAX_RESPONSE_BYTES` (default 10 MiB).
     pub max_response_bytes: usize,
+    /// `AILERON_DANGEROUS_ALLOW_PRIVATE_UPSTREAMS` (default off; refused in
+    /// `confidential-space`): private destinations and plain `http`, for development.
+    pub destinations: Destinations,
+    /// `AILERON_ENCLAVE_ADMISSION_KEYS` (required): the Ed25519 public keys whose admission
+    /// tickets may create escrows, comma-separated unpadded base64url.
+    pub admission_keys: Vec<[u8; 32]>,
+    /// `AILERON_ENCLAVE_MAX_ESCROWS_PER_SUBJECT` (default 1000): a ticket may grant less.
+    pub max_escrows_per_subject: usize,
+    /// `AILERON_ENCLAVE_ATTESTATIONS_PER_MINUTE` (default 60): fresh tokens for callers without
+    /// an admission ticket; callers with one get ten times as many, apart.
+    pub attestations_per_minute: u32,
+    /// `AILERON_ENCLAVE_MAX_CONNECTIONS` (default 1024): open connections at once.
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -115,7 +129,40 @@ impl Config {
         if audience.len() > aileron_attest::MAX_AUDIENCE_BYTES {
             return Err(err("AILERON_ENCLAVE_AUDIENCE", "must be at most 512 bytes"));
         }
+        let destinations = Destinations::from_setting(get(DANGEROUS_PRIVATE_VAR).as_deref())
+            .map_err(|m| err(DANGEROUS_PRIVATE_VAR, m.as_str()))?;
+        if destinations.allows_private() && provider == Provider::ConfidentialSpace {
+            return Err(err(
+                DANGEROUS_PRIVATE_VAR,
+                "is refused in confidential-space mode: an enclave must never reach private addresses",
+            ));
+        }
         Ok(Config {
+            destinations,
+            admission_keys: admission_keys(get("AILERON_ENCLAVE_ADMISSION_KEYS"))?,
+            max_escrows_per_subject: positive(
+                get("AILERON_ENCLAVE_MAX_ESCROWS_PER_SUBJECT"),
+                "AILERON_ENCLAVE_MAX_ESCROWS_PER_SUBJECT",
+                "1000",
+            )?,
+            attestations_per_minute: parse(
+                get("AILERON_ENCLAVE_ATTESTATIONS_PER_MINUTE"),
+                "AILERON_ENCLAVE_ATTESTATIONS_PER_MINUTE",
+                "60",
+                "a positive integer",
+            )
+            .and_then(|n: u32| match n {
+                0 => Err(err(
+                    "AILERON_ENCLAVE_ATTESTATIONS_PER_MINUTE",
+                    "must be a positive integer",
+                )),
+                n => Ok(n),
+            })?,
+            max_connections: positive(
+                get("AILERON_ENCLAVE_MAX_CONNECTIONS"),
+                "AILERON_ENCLAVE_MAX_CONNECTIONS",
+                "1024",
+            )?,
             provider,
             addr: SocketAddr::new(bind, port),
             audience,
@@ -149,6 +196,35 @@ impl Config {
             )?,
         })
     }
+}
+
+/// The admission keys: at least one, each an Ed25519 public key.
+fn admission_keys(value: Option<String>) -> Result<Vec<[u8; 32]>, ConfigError> {
+    const VAR: &str = "AILERON_ENCLAVE_ADMISSION_KEYS";
+    let text = value.ok_or(ConfigError {
+        var: VAR,
+        message: "required: the public keys whose admission tickets may create escrows \
+                  (a server prints its own with `aileron-server admission-key`)"
+            .into(),
+    })?;
+    let keys = text
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| {
+            aileron_sdk::admission::parse_public_key(k).map_err(|e| ConfigError {
+                var: VAR,
+                message: e.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.is_empty() {
+        return Err(ConfigError {
+            var: VAR,
+            message: "must name at least one key".into(),
+        });
+    }
+    Ok(keys)
 }
 
 fn parse<T: std::str::FromStr>(
@@ -196,11 +272,15 @@ mod tests {
 
     use super::*;
 
+    const KEY: &str = "ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICA";
+
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
+        let mut map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect();
+        map.entry("AILERON_ENCLAVE_ADMISSION_KEYS".into())
+            .or_insert_with(|| KEY.into());
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -213,6 +293,29 @@ mod tests {
         assert_eq!(c.token_type, TokenType::Pki);
         assert_eq!(c.escrow_ttl, Duration::from_secs(168 * 3600));
         assert_eq!(c.launcher_socket, PathBuf::from(LAUNCHER_SOCKET));
+        assert_eq!(c.destinations, Destinations::PUBLIC);
+        assert_eq!(c.admission_keys, vec![[b' '; 32]]);
+        assert_eq!(c.max_escrows_per_subject, 1000);
+        assert_eq!(c.attestations_per_minute, 60);
+        assert_eq!(c.max_connections, 1024);
+    }
+
+    #[test]
+    fn admission_keys_are_required() {
+        let e = Config::from_lookup(|_| None).unwrap_err();
+        assert_eq!(e.var, "AILERON_ENCLAVE_ADMISSION_KEYS");
+    }
+
+    #[test]
+    fn private_destinations_are_refused_in_confidential_space() {
+        let e = config(&[
+            ("AILERON_TEE_PROVIDER", "confidential-space"),
+            (DANGEROUS_PRIVATE_VAR, "true"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, DANGEROUS_PRIVATE_VAR);
+        let local = config(&[(DANGEROUS_PRIVATE_VAR, "true")]).unwrap();
+        assert!(local.destinations.allows_private());
     }
 
     #[test]
@@ -226,6 +329,11 @@ mod tests {
             ("AILERON_ESCROW_TTL", "0s"),
             ("AILERON_ENCLAVE_MAX_ESCROWS", "0"),
             ("AILERON_ENCLAVE_MAX_SECRET_BYTES", "-1"),
+            ("AILERON_ENCLAVE_ADMISSION_KEYS", "not-a-key"),
+            ("AILERON_ENCLAVE_ADMISSION_KEYS", ","),
+            ("AILERON_ENCLAVE_ATTESTATIONS_PER_MINUTE", "0"),
+            ("AILERON_ENCLAVE_MAX_CONNECTIONS", "0"),
+            (DANGEROUS_PRIVATE_VAR, "yes"),
         ] {
             let e = config(&[(var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{value}");

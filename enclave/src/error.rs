@@ -1,28 +1,26 @@
-//! Every error the enclave answers with: a status, a stable code, a message that never carries
-//! internal detail or secret material. Converted to HTTP in exactly one place.
+//! Every error the enclave answers with: a stable code (and its status, one per code), a message
+//! that never carries internal detail or secret material. Converted to HTTP in exactly one place.
 
-use aileron_sdk::wire::{ErrorBody, ErrorDetail};
+use aileron_broker::BrokerError;
+use aileron_broker::scope::ScopeError;
+use aileron_sdk::wire::{ErrorBody, ErrorCode, ErrorDetail};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::broker::BrokerError;
-use crate::scope::ScopeError;
 use crate::store::StoreError;
 
 /// An error answer.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
 }
 
 impl ApiError {
-    /// An answer with this status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    /// An answer with this code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status,
             code,
             message: message.into(),
         }
@@ -30,60 +28,70 @@ impl ApiError {
 
     /// `400 invalid_request`.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+        ApiError::new(ErrorCode::InvalidRequest, message)
+    }
+
+    /// The code.
+    #[cfg(test)]
+    pub fn code(&self) -> ErrorCode {
+        self.code
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::warn!(code = self.code, "request failed");
+        let status =
+            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            tracing::warn!(code = %self.code, "request failed");
         }
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_owned(),
+                code: self.code,
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        (status, Json(body)).into_response()
     }
 }
 
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
-        ApiError::bad_request(rejection.body_text())
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+            }
+            _ => ApiError::bad_request(rejection.body_text()),
+        }
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
-        let (status, code) = match e {
-            StoreError::NotFound => (StatusCode::NOT_FOUND, "escrow_not_found"),
-            StoreError::Expired => (StatusCode::GONE, "escrow_expired"),
-            StoreError::UsedUp => (StatusCode::GONE, "escrow_used_up"),
-            StoreError::Full(_) => (StatusCode::SERVICE_UNAVAILABLE, "enclave_full"),
-            StoreError::Random => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        let code = match e {
+            StoreError::NotFound => ErrorCode::EscrowNotFound,
+            StoreError::Expired => ErrorCode::EscrowExpired,
+            StoreError::UsedUp => ErrorCode::EscrowUsedUp,
+            StoreError::Full(_) => ErrorCode::EnclaveFull,
+            StoreError::SubjectFull(_) => ErrorCode::QuotaExceeded,
+            StoreError::Random => ErrorCode::Internal,
         };
-        ApiError::new(status, code, e.to_string())
+        ApiError::new(code, e.to_string())
     }
 }
 
 impl From<ScopeError> for ApiError {
     fn from(e: ScopeError) -> ApiError {
-        let (status, code) = e.status_code();
-        let (ScopeError::Invalid(message) | ScopeError::Violation(message)) = e;
-        ApiError::new(status, code, message)
+        BrokerError::Scope(e).into()
     }
 }
 
 impl From<BrokerError> for ApiError {
     fn from(e: BrokerError) -> ApiError {
-        match e {
-            BrokerError::Scope(s) => s.into(),
-            other => {
-                let (status, code) = other.status_code();
-                ApiError::new(status, code, other.to_string())
-            }
-        }
+        let message = match &e {
+            BrokerError::Scope(ScopeError::Invalid(m) | ScopeError::Violation(m)) => m.clone(),
+            other => other.to_string(),
+        };
+        ApiError::new(e.code(), message)
     }
 }

@@ -2,21 +2,20 @@
 
 use std::sync::Arc;
 
+use aileron_broker::scope::ValidScope;
 use aileron_sdk::wire::{
-    self, AttestationRequest, AttestationResponse, BrokeredRequest, BrokeredResponse,
+    self, AttestationRequest, AttestationResponse, BrokeredRequest, BrokeredResponse, ErrorCode,
     EscrowCreated, EscrowRequest, EscrowStatus, Health, Scope,
 };
 use axum::extract::{FromRequest, FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use time::OffsetDateTime;
 
 use crate::Enclave;
-use crate::broker::BrokerError;
 use crate::error::ApiError;
-use crate::scope::ValidScope;
 use crate::store::Secret;
 
 /// JSON bodies, with rejections as [`ApiError`]s.
@@ -38,8 +37,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Handle {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "missing_handle",
+                    ErrorCode::MissingHandle,
                     "Authorization: Bearer <handle> is required",
                 )
             })?;
@@ -58,8 +56,12 @@ pub fn router(enclave: Arc<Enclave>, body_limit: usize) -> Router {
         .route("/v1/escrows", post(create_escrow))
         .route("/v1/escrows/{id}", get(status).delete(revoke))
         .route("/v1/escrows/{id}/requests", post(broker))
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "this endpoint does not take this method",
+            )
         })
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .with_state(enclave)
@@ -73,17 +75,26 @@ async fn health(State(e): State<Arc<Enclave>>) -> Json<Health> {
     })
 }
 
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
 async fn attestation(
     State(e): State<Arc<Enclave>>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<AttestationRequest>,
 ) -> Result<Json<AttestationResponse>, ApiError> {
     if !wire::valid_nonce(&req.nonce) {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_nonce",
+            ErrorCode::InvalidNonce,
             "nonce must be 10 to 74 printable ASCII characters",
         ));
     }
+    if let Some(answer) = e.gate.cached(&req.nonce) {
+        return Ok(Json(answer));
+    }
+    e.gate.take_attestation(&headers, now())?;
+    let nonce = req.nonce.clone();
     let binding = wire::binding(&e.boot_id, &e.hpke_public_key, &e.tls_spki_sha256);
     let token = e
         .attester
@@ -96,12 +107,11 @@ async fn attestation(
         .map_err(|err| {
             tracing::error!(error = %err, "attestation token unavailable");
             ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "attestation_unavailable",
+                ErrorCode::AttestationUnavailable,
                 "no attestation token could be obtained",
             )
         })?;
-    Ok(Json(AttestationResponse {
+    let answer = AttestationResponse {
         token,
         token_type: match e.config.token_type {
             aileron_attest::TokenType::Pki => "PKI".into(),
@@ -110,13 +120,17 @@ async fn attestation(
         boot_id: hex::encode(e.boot_id),
         hpke_public_key: wire::b64u(&e.hpke_public_key),
         tls_spki_sha256: hex::encode(e.tls_spki_sha256),
-    }))
+    };
+    e.gate.remember(&nonce, &answer);
+    Ok(Json(answer))
 }
 
 async fn create_escrow(
     State(e): State<Arc<Enclave>>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<EscrowRequest>,
 ) -> Result<(StatusCode, Json<EscrowCreated>), ApiError> {
+    let admission = e.gate.admit(&headers, now())?;
     let decode = |field: &str, value: &str| {
         wire::from_b64u(value)
             .ok_or_else(|| ApiError::bad_request(format!("`{field}` is not base64url")))
@@ -124,29 +138,35 @@ async fn create_escrow(
     let scope_bytes = decode("scope", &req.scope)?;
     let enc = decode("enc", &req.enc)?;
     let ciphertext = decode("ciphertext", &req.ciphertext)?;
-    let secret = aileron_sdk::seal::open(&e.hpke_private_key, &enc, &ciphertext, &scope_bytes).map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "sealed_payload_invalid", "the credential does not open: sealed to another key, altered, or its scope changed")
+    let secret = e.open(&enc, &ciphertext, &scope_bytes).map_err(|_| {
+        ApiError::new(
+            ErrorCode::SealedPayloadInvalid,
+            "the credential does not open: sealed to another key, altered, or its scope changed",
+        )
     })?;
     if secret.is_empty() || secret.len() > e.config.max_secret_bytes {
         return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "secret_size",
+            ErrorCode::SecretSize,
             format!("a secret must be 1 to {} bytes", e.config.max_secret_bytes),
         ));
     }
     let scope: Scope = serde_json::from_slice(&scope_bytes)
-        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, "invalid_scope", err.to_string()))?;
+        .map_err(|err| ApiError::new(ErrorCode::InvalidScope, err.to_string()))?;
     let max_ttl = time::Duration::try_from(e.config.escrow_ttl).unwrap_or(time::Duration::MAX);
-    let scope = ValidScope::parse(&scope, OffsetDateTime::now_utc(), max_ttl)?;
+    let scope = ValidScope::parse(
+        &scope,
+        OffsetDateTime::now_utc(),
+        max_ttl,
+        e.config.destinations,
+    )?;
     if scope.inject_value(&secret).is_none() {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_secret",
+            ErrorCode::InvalidSecret,
             "the secret cannot be sent in a header (control characters)",
         ));
     }
     let expires_at = scope.expires_at;
-    let (escrow_id, handle) = e.store.insert(scope, Secret::new(&secret))?;
+    let (escrow_id, handle) = e.store.insert(&admission, scope, Secret::new(&secret))?;
     tracing::info!(escrow_id = %escrow_id, "escrow created");
     use secrecy::ExposeSecret as _;
     Ok((
@@ -175,7 +195,7 @@ async fn broker(
     {
         Ok(response) => response,
         Err(err) => {
-            if matches!(err, BrokerError::Unreachable) {
+            if err.never_sent() {
                 escrow.give_back_use();
             }
             return Err(err.into());

@@ -7,29 +7,27 @@
 //! with the process: a restart (new `boot_id`) loses every escrow, by design.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod admission;
 pub mod attester;
-pub mod broker;
 pub mod config;
-pub mod error;
+mod error;
 pub mod hardening;
-pub mod http;
-pub mod redact;
-pub mod scope;
-pub mod store;
-pub mod tls;
+mod http;
+pub mod serve;
+mod store;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use aileron_broker::{Broker, BrokerLimits};
 use aileron_sdk::seal;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use ring::rand::SecureRandom as _;
-use tower::ServiceExt as _;
 
+use crate::admission::Gate;
 use crate::attester::Attester;
-use crate::broker::{Broker, BrokerLimits};
 use crate::config::{Config, Provider};
+use crate::serve::ConnLimits;
 use crate::store::Store;
 
 /// Largest request body accepted (an escrow of the largest secret, or a brokered request body).
@@ -46,10 +44,27 @@ pub struct Enclave {
     pub hpke_public_key: [u8; 32],
     /// SHA-256 of this boot's TLS SPKI.
     pub tls_spki_sha256: [u8; 32],
-    /// The escrows.
-    pub store: Store,
+    store: Store,
     broker: Broker,
     attester: Attester,
+    gate: Gate,
+}
+
+impl Enclave {
+    /// Opens a credential sealed to this boot's HPKE key.
+    fn open(
+        &self,
+        enc: &[u8],
+        ciphertext: &[u8],
+        aad: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, seal::SealError> {
+        seal::open(&self.hpke_private_key, enc, ciphertext, aad)
+    }
+
+    /// Number of escrows held (for tests and benchmarks).
+    pub fn escrow_count(&self) -> usize {
+        self.store.len()
+    }
 }
 
 /// A running enclave: its address and how to stop it.
@@ -83,22 +98,37 @@ pub async fn start(
             Attester::Local {
                 issuer: Box::new(issuer),
                 image_digest,
+                env: attester::reported_env(&config),
             }
         }
         Provider::ConfidentialSpace => Attester::Launcher {
             socket: config.launcher_socket.clone(),
         },
     };
-    let broker = Broker::new(BrokerLimits {
-        timeout: config.upstream_timeout,
-        max_response_bytes: config.max_response_bytes,
-    })?;
+    if config.destinations.allows_private() {
+        tracing::warn!(
+            "{}=true: the broker may reach private addresses and plain http (development only; clients' default policies refuse this enclave)",
+            aileron_broker::destination::DANGEROUS_PRIVATE_VAR
+        );
+    }
+    let broker = Broker::new(
+        BrokerLimits {
+            timeout: config.upstream_timeout,
+            max_response_bytes: config.max_response_bytes,
+        },
+        config.destinations,
+    )?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| format!("{}: {e}", config.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let enclave = Arc::new(Enclave {
-        store: Store::new(config.max_escrows),
+        store: Store::new(config.max_escrows, config.max_escrows_per_subject),
+        gate: Gate::new(
+            &config.audience,
+            &config.admission_keys,
+            config.attestations_per_minute,
+        ),
         config,
         boot_id,
         hpke_private_key,
@@ -108,35 +138,18 @@ pub async fn start(
         attester,
     });
     let app = http::router(enclave.clone(), BODY_LIMIT);
-    let sweeper = enclave.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
-        loop {
-            tick.tick().await;
-            let dropped = sweeper.store.sweep(time::OffsetDateTime::now_utc());
-            if dropped > 0 {
-                tracing::info!(dropped, "expired escrows zeroized");
-            }
-        }
-    });
+    // The sweeper holds the boot weakly and stops with the server, so nothing keeps the HPKE
+    // private key alive after a stop.
+    let sweeper = tokio::spawn(sweep(Arc::downgrade(&enclave)));
     let acceptor = tokio_rustls::TlsAcceptor::from(tls.config);
+    let limits = ConnLimits {
+        max_connections: enclave.config.max_connections,
+        ..ConnLimits::default()
+    };
     let held = enclave.clone();
     let task = tokio::spawn(async move {
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                accepted = listener.accept() => {
-                    let Ok((tcp, _)) = accepted else { continue };
-                    let (acceptor, app) = (acceptor.clone(), app.clone());
-                    tokio::spawn(async move {
-                        let Ok(Ok(tls)) = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await else { return };
-                        let service = hyper::service::service_fn(move |req| app.clone().oneshot(req));
-                        let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), service).await;
-                    });
-                }
-            }
-        }
+        serve::serve(listener, Some(acceptor), app, limits, shutdown).await;
+        sweeper.abort();
         held.store.clear();
         tracing::info!("enclave stopped; every escrow zeroized");
     });
@@ -145,4 +158,19 @@ pub async fn start(
         enclave,
         task,
     })
+}
+
+/// Every 30 s, drops expired escrows (their secrets zeroized), while the boot lives.
+async fn sweep(enclave: std::sync::Weak<Enclave>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        let Some(enclave) = enclave.upgrade() else {
+            return;
+        };
+        let dropped = enclave.store.sweep(time::OffsetDateTime::now_utc());
+        if dropped > 0 {
+            tracing::info!(dropped, "expired escrows zeroized");
+        }
+    }
 }

@@ -10,7 +10,8 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use crate::scope::ValidScope;
+use aileron_broker::scope::ValidScope;
+use aileron_sdk::admission::Admission;
 
 /// Why the store refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +28,9 @@ pub enum StoreError {
     /// The enclave holds its maximum number of escrows.
     #[error("the enclave holds its maximum of {0} escrows")]
     Full(usize),
+    /// The subject of the admission holds as many escrows as it may.
+    #[error("this subject holds its maximum of {0} escrows")]
+    SubjectFull(u64),
     /// The system random generator failed.
     #[error("the system random generator failed")]
     Random,
@@ -57,6 +61,7 @@ impl std::fmt::Debug for Secret {
 #[derive(Debug)]
 pub struct Escrow {
     handle_hash: [u8; 32],
+    subject: String,
     /// What it may be used for.
     pub scope: ValidScope,
     /// The credential.
@@ -96,26 +101,51 @@ impl Escrow {
     }
 }
 
+/// The escrows and how many each subject holds, changed together under one lock.
+#[derive(Default)]
+struct Escrows {
+    by_id: HashMap<String, Arc<Escrow>>,
+    per_subject: HashMap<String, u64>,
+}
+
+impl Escrows {
+    fn remove(&mut self, id: &str) -> Option<Arc<Escrow>> {
+        let escrow = self.by_id.remove(id)?;
+        if let Some(count) = self.per_subject.get_mut(&escrow.subject) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.per_subject.remove(&escrow.subject);
+            }
+        }
+        Some(escrow)
+    }
+}
+
 /// Every escrow of this boot.
 pub struct Store {
-    escrows: RwLock<HashMap<String, Arc<Escrow>>>,
+    escrows: RwLock<Escrows>,
     capacity: usize,
+    per_subject_cap: u64,
     rng: SystemRandom,
 }
 
 impl Store {
-    /// A store for at most `capacity` escrows.
-    pub fn new(capacity: usize) -> Store {
+    /// A store for at most `capacity` escrows, at most `per_subject_cap` per subject (a ticket
+    /// may grant fewer).
+    pub fn new(capacity: usize, per_subject_cap: usize) -> Store {
         Store {
-            escrows: RwLock::new(HashMap::new()),
+            escrows: RwLock::new(Escrows::default()),
             capacity,
+            per_subject_cap: u64::try_from(per_subject_cap).unwrap_or(u64::MAX),
             rng: SystemRandom::new(),
         }
     }
 
-    /// Stores a credential; returns its id and handle (the handle is shown once, here).
+    /// Stores a credential for the admitted subject; returns its id and handle (the handle is
+    /// shown once, here).
     pub fn insert(
         &self,
+        admission: &Admission,
         scope: ValidScope,
         secret: Secret,
     ) -> Result<(String, SecretString), StoreError> {
@@ -125,18 +155,26 @@ impl Store {
         self.rng
             .fill(handle.as_mut())
             .map_err(|_| StoreError::Random)?;
+        let subject = admission.subject().to_owned();
+        let allowed = admission.max_escrows().min(self.per_subject_cap);
         let escrow = Arc::new(Escrow {
             handle_hash: sha256(handle.as_ref()),
+            subject: subject.clone(),
             scope,
             secret,
             uses: AtomicU64::new(0),
         });
         let id = hex::encode(id);
         let mut escrows = self.write();
-        if escrows.len() >= self.capacity {
+        let held = escrows.per_subject.get(&subject).copied().unwrap_or(0);
+        if held >= allowed {
+            return Err(StoreError::SubjectFull(allowed));
+        }
+        if escrows.by_id.len() >= self.capacity {
             return Err(StoreError::Full(self.capacity));
         }
-        escrows.insert(id.clone(), escrow);
+        escrows.by_id.insert(id.clone(), escrow);
+        *escrows.per_subject.entry(subject).or_insert(0) += 1;
         Ok((
             id,
             SecretString::from(aileron_sdk::wire::b64u(handle.as_ref())),
@@ -145,7 +183,7 @@ impl Store {
 
     /// The escrow `id`, if `handle` is its handle.
     pub fn get(&self, id: &str, handle: &[u8]) -> Result<Arc<Escrow>, StoreError> {
-        let escrow = self.read().get(id).cloned();
+        let escrow = self.read().by_id.get(id).cloned();
         // Hash even when the id is unknown, so both failures cost the same.
         let presented = sha256(handle);
         match escrow {
@@ -164,31 +202,45 @@ impl Store {
     /// Drops every escrow expired at `now`; returns how many.
     pub fn sweep(&self, now: OffsetDateTime) -> usize {
         let mut escrows = self.write();
-        let before = escrows.len();
-        escrows.retain(|_, e| e.scope.expires_at > now);
-        before - escrows.len()
+        let expired: Vec<String> = escrows
+            .by_id
+            .iter()
+            .filter(|(_, e)| e.scope.expires_at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &expired {
+            escrows.remove(id);
+        }
+        expired.len()
     }
 
     /// Drops every escrow (shutdown).
     pub fn clear(&self) {
-        self.write().clear();
+        *self.write() = Escrows::default();
     }
 
     /// Number of escrows held.
     pub fn len(&self) -> usize {
-        self.read().len()
+        self.read().by_id.len()
+    }
+
+    /// Number of escrows `subject` holds.
+    #[cfg(test)]
+    pub fn held_by(&self, subject: &str) -> u64 {
+        self.read().per_subject.get(subject).copied().unwrap_or(0)
     }
 
     /// Whether the store is empty.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Escrow>>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Escrows> {
         self.escrows.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Escrow>>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Escrows> {
         self.escrows.write().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -201,10 +253,21 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 #[cfg(test)]
 mod tests {
+    use aileron_broker::destination::Destinations;
+    use aileron_sdk::admission::{AdmissionSigner, AdmissionVerifier};
     use aileron_sdk::wire::{AllowRule, Inject, Scope};
     use time::Duration;
 
     use super::*;
+
+    fn admission(subject: &str, max: u64) -> Admission {
+        let signer = AdmissionSigner::from_seed(&[3; 32]).unwrap();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let key = aileron_sdk::admission::parse_public_key(&signer.public_key()).unwrap();
+        AdmissionVerifier::new("a", &[key])
+            .verify(&signer.sign("a", subject, max, now).unwrap(), now)
+            .unwrap()
+    }
 
     fn scope(max_uses: Option<u64>) -> ValidScope {
         let s = Scope {
@@ -215,11 +278,18 @@ mod tests {
             inject: Inject {
                 header: "Authorization".into(),
                 format: "Bearer {secret}".into(),
+                username: None,
             },
             expires_at: OffsetDateTime::now_utc() + Duration::hours(1),
             max_uses,
         };
-        ValidScope::parse(&s, OffsetDateTime::now_utc(), Duration::hours(2)).unwrap()
+        ValidScope::parse(
+            &s,
+            OffsetDateTime::now_utc(),
+            Duration::hours(2),
+            Destinations::PUBLIC,
+        )
+        .unwrap()
     }
 
     fn handle_bytes(handle: &SecretString) -> Vec<u8> {
@@ -228,8 +298,10 @@ mod tests {
 
     #[test]
     fn a_wrong_handle_and_an_unknown_id_are_the_same_not_found() {
-        let store = Store::new(10);
-        let (id, handle) = store.insert(scope(None), Secret::new(b"s")).unwrap();
+        let store = Store::new(10, 10);
+        let (id, handle) = store
+            .insert(&admission("u", 10), scope(None), Secret::new(b"s"))
+            .unwrap();
         let h = aileron_sdk::wire::from_b64u(handle.expose_secret()).unwrap();
         assert!(store.get(&id, &h).is_ok());
         assert_eq!(store.get(&id, b"wrong").unwrap_err(), StoreError::NotFound);
@@ -239,8 +311,10 @@ mod tests {
 
     #[test]
     fn uses_are_counted_up_to_the_limit() {
-        let store = Store::new(10);
-        let (id, handle) = store.insert(scope(Some(2)), Secret::new(b"s")).unwrap();
+        let store = Store::new(10, 10);
+        let (id, handle) = store
+            .insert(&admission("u", 10), scope(Some(2)), Secret::new(b"s"))
+            .unwrap();
         let h = aileron_sdk::wire::from_b64u(handle.expose_secret()).unwrap();
         let e = store.get(&id, &h).unwrap();
         let now = OffsetDateTime::now_utc();
@@ -256,12 +330,18 @@ mod tests {
 
     #[test]
     fn revoke_sweep_and_capacity() {
-        let store = Store::new(2);
-        let (id, handle) = store.insert(scope(None), Secret::new(b"s")).unwrap();
+        let store = Store::new(2, 10);
+        let (id, handle) = store
+            .insert(&admission("u", 10), scope(None), Secret::new(b"s"))
+            .unwrap();
         let h = aileron_sdk::wire::from_b64u(handle.expose_secret()).unwrap();
-        store.insert(scope(None), Secret::new(b"t")).unwrap();
+        store
+            .insert(&admission("u", 10), scope(None), Secret::new(b"t"))
+            .unwrap();
         assert_eq!(
-            store.insert(scope(None), Secret::new(b"u")).unwrap_err(),
+            store
+                .insert(&admission("u", 10), scope(None), Secret::new(b"u"))
+                .unwrap_err(),
             StoreError::Full(2)
         );
         assert_eq!(store.revoke(&id, b"bad").unwrap_err(), StoreError::NotFound);
@@ -272,6 +352,53 @@ mod tests {
             1
         );
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn one_subject_cannot_take_another_subjects_capacity() {
+        let store = Store::new(4, 3);
+        let alice = admission("alice", 2);
+        let bob = admission("bob", 100);
+        store
+            .insert(&alice, scope(None), Secret::new(b"a"))
+            .unwrap();
+        store
+            .insert(&alice, scope(None), Secret::new(b"b"))
+            .unwrap();
+        assert_eq!(
+            store
+                .insert(&alice, scope(None), Secret::new(b"c"))
+                .unwrap_err(),
+            StoreError::SubjectFull(2),
+            "the ticket's quota"
+        );
+        let (id, handle) = store.insert(&bob, scope(None), Secret::new(b"d")).unwrap();
+        store.insert(&bob, scope(None), Secret::new(b"e")).unwrap();
+        assert_eq!(
+            store
+                .insert(&bob, scope(None), Secret::new(b"f"))
+                .unwrap_err(),
+            StoreError::Full(4),
+            "the total"
+        );
+        let h = aileron_sdk::wire::from_b64u(handle.expose_secret()).unwrap();
+        store.revoke(&id, &h).unwrap();
+        assert_eq!(store.held_by("bob"), 1);
+        store.insert(&bob, scope(None), Secret::new(b"g")).unwrap();
+        let capped = Store::new(10, 1);
+        capped.insert(&bob, scope(None), Secret::new(b"h")).unwrap();
+        assert_eq!(
+            capped
+                .insert(&bob, scope(None), Secret::new(b"i"))
+                .unwrap_err(),
+            StoreError::SubjectFull(1),
+            "the enclave's own cap bounds any ticket"
+        );
+        assert_eq!(
+            store.sweep(OffsetDateTime::now_utc() + Duration::hours(3)),
+            4
+        );
+        assert_eq!((store.held_by("alice"), store.held_by("bob")), (0, 0));
     }
 
     #[test]

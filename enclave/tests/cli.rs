@@ -4,7 +4,6 @@ mod common;
 
 use std::process::{Command, Output, Stdio};
 
-use aileron_attest::Policy;
 use aileron_testkit::{Upstream, workspace_binary};
 use common::*;
 
@@ -38,15 +37,11 @@ async fn escrow_request_status_and_rm_through_the_cli() {
     let enclave = spawn_local();
     let dir = enclave.dir.path();
     let policy = dir.join("policy.toml");
-    std::fs::write(
-        &policy,
-        Policy::local("aileron-enclave", vec![binary_digest()])
-            .unwrap()
-            .to_toml(),
-    )
-    .unwrap();
+    std::fs::write(&policy, local_policy().to_toml()).unwrap();
     let root = dir.join("ca/root.pem");
     let file = dir.join("escrow.json");
+    let ticket_file = dir.join("ticket");
+    std::fs::write(&ticket_file, ticket()).unwrap();
     let conn = [
         "--enclave",
         &enclave.url,
@@ -70,6 +65,8 @@ async fn escrow_request_status_and_rm_through_the_cli() {
         "5",
         "--out",
         file.to_str().unwrap(),
+        "--ticket",
+        ticket_file.to_str().unwrap(),
     ]);
     let out = tokio::task::spawn_blocking({
         let put: Vec<String> = put.iter().map(|s| s.to_string()).collect();
@@ -169,13 +166,9 @@ async fn escrow_request_status_and_rm_through_the_cli() {
 fn escrow_put_refuses_an_empty_secret_and_malformed_flags() {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("p.toml");
-    std::fs::write(
-        &policy,
-        Policy::local("aileron-enclave", vec![binary_digest()])
-            .unwrap()
-            .to_toml(),
-    )
-    .unwrap();
+    std::fs::write(&policy, local_policy().to_toml()).unwrap();
+    let ticket_file = dir.path().join("ticket");
+    std::fs::write(&ticket_file, ticket()).unwrap();
     let base = [
         "escrow",
         "put",
@@ -185,6 +178,8 @@ fn escrow_put_refuses_an_empty_secret_and_malformed_flags() {
         policy.to_str().unwrap(),
         "--root",
         "google",
+        "--ticket",
+        ticket_file.to_str().unwrap(),
     ];
     fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
         base.iter().chain(extra).copied().collect()

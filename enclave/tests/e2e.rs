@@ -23,6 +23,7 @@ fn scope(prefix: &str, methods: &[&str], max_uses: Option<u64>) -> Scope {
         inject: Inject {
             header: "Authorization".into(),
             format: "Bearer {secret}".into(),
+            username: None,
         },
         expires_at: OffsetDateTime::now_utc() + Duration::hours(1),
         max_uses,
@@ -35,6 +36,7 @@ async fn escrow_to(client: &Client, upstream: &Upstream) -> Escrow {
         .escrow(
             SECRET.as_bytes(),
             &scope(&format!("{}/", upstream.url()), &["GET"], None),
+            &ticket(),
         )
         .await
         .unwrap()
@@ -51,7 +53,7 @@ fn get(url: String) -> BrokeredRequest {
 
 fn code(result: Result<impl std::fmt::Debug, Error>) -> String {
     match result {
-        Err(Error::Api { code, .. }) => code,
+        Err(Error::Api { code, .. }) => code.as_str().to_owned(),
         other => panic!("expected an API error, got {other:?}"),
     }
 }
@@ -69,6 +71,7 @@ async fn a_brokered_request_carries_the_secret_upstream_and_never_back() {
         .escrow(
             SECRET.as_bytes(),
             &scope(&format!("{}/", upstream.url()), &["GET", "POST"], None),
+            &ticket(),
         )
         .await
         .unwrap();
@@ -119,6 +122,7 @@ async fn each_scope_escape_is_refused_and_nothing_reaches_the_upstream() {
         .escrow(
             SECRET.as_bytes(),
             &scope(&format!("{base}/v1"), &["GET"], None),
+            &ticket(),
         )
         .await
         .unwrap();
@@ -164,6 +168,7 @@ async fn an_http_rule_does_not_allow_an_https_downgrade_target_and_vice_versa() 
         .escrow(
             SECRET.as_bytes(),
             &scope("https://api.example.com/", &["GET"], None),
+            &ticket(),
         )
         .await
         .unwrap();
@@ -207,7 +212,11 @@ async fn used_up_expired_revoked_and_wrong_handle_escrows_are_refused() {
     let prefix = format!("{}/", upstream.url());
 
     let once = client
-        .escrow(SECRET.as_bytes(), &scope(&prefix, &["GET"], Some(1)))
+        .escrow(
+            SECRET.as_bytes(),
+            &scope(&prefix, &["GET"], Some(1)),
+            &ticket(),
+        )
         .await
         .unwrap();
     client
@@ -221,7 +230,10 @@ async fn used_up_expired_revoked_and_wrong_handle_escrows_are_refused() {
 
     let mut short = scope(&prefix, &["GET"], None);
     short.expires_at = OffsetDateTime::now_utc() + Duration::seconds(2);
-    let expiring = client.escrow(SECRET.as_bytes(), &short).await.unwrap();
+    let expiring = client
+        .escrow(SECRET.as_bytes(), &short, &ticket())
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert_eq!(
         code(client.request(&expiring, &get(format!("{prefix}a"))).await),
@@ -229,7 +241,11 @@ async fn used_up_expired_revoked_and_wrong_handle_escrows_are_refused() {
     );
 
     let revoked = client
-        .escrow(SECRET.as_bytes(), &scope(&prefix, &["GET"], None))
+        .escrow(
+            SECRET.as_bytes(),
+            &scope(&prefix, &["GET"], None),
+            &ticket(),
+        )
         .await
         .unwrap();
     client.revoke(&revoked).await.unwrap();
@@ -239,7 +255,11 @@ async fn used_up_expired_revoked_and_wrong_handle_escrows_are_refused() {
     );
 
     let good = client
-        .escrow(SECRET.as_bytes(), &scope(&prefix, &["GET"], None))
+        .escrow(
+            SECRET.as_bytes(),
+            &scope(&prefix, &["GET"], None),
+            &ticket(),
+        )
         .await
         .unwrap();
     let forged = Escrow {
@@ -305,13 +325,18 @@ async fn a_scope_altered_in_transit_or_a_secret_sealed_to_another_key_does_not_o
     ] {
         let response = http
             .post(format!("{}/v1/escrows", enclave.url))
+            .header(aileron_sdk::admission::HEADER, ticket())
             .json(&body)
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), 400, "{name}");
         let error: aileron_sdk::wire::ErrorBody = response.json().await.unwrap();
-        assert_eq!(error.error.code, "sealed_payload_invalid", "{name}");
+        assert_eq!(
+            error.error.code.as_str(),
+            "sealed_payload_invalid",
+            "{name}"
+        );
     }
     drop(attested);
 }
@@ -389,6 +414,7 @@ async fn a_client_with_another_policy_refuses_the_enclave_before_sending_anythin
         .escrow(
             SECRET.as_bytes(),
             &scope(&format!("{}/", upstream.url()), &["GET"], None),
+            &ticket(),
         )
         .await
     {
@@ -415,6 +441,19 @@ async fn the_confidential_space_path_works_through_the_stand_in_launcher() {
     let launcher_ca = dir.path().join("launcher-ca");
     let launcher = StandInLauncher::start(&socket, &launcher_ca, &binary_digest()).await;
     let upstream = Upstream::start().await;
+    // The development setting is refused outright in this mode.
+    let refused = std::process::Command::new(binary())
+        .env_clear()
+        .env("AILERON_TEE_PROVIDER", "confidential-space")
+        .env(
+            "AILERON_ENCLAVE_ADMISSION_KEYS",
+            admission_signer().public_key(),
+        )
+        .env(DANGEROUS, "true")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains(DANGEROUS));
     let socket_str = socket.to_str().unwrap().to_owned();
     let enclave = spawn_in(
         dir,
@@ -425,15 +464,28 @@ async fn the_confidential_space_path_works_through_the_stand_in_launcher() {
         ],
     );
     let client = client_for(&launcher_ca, &enclave.url);
-    let escrow = escrow_to(&client, &upstream).await;
-    assert_eq!(
-        client
-            .request(&escrow, &get(format!("{}/x", upstream.url())))
-            .await
-            .unwrap()
-            .status,
-        200
-    );
+    // In confidential-space mode the broker reaches public https destinations only: a scope
+    // naming the loopback upstream is refused at creation, a public one is accepted.
+    match client
+        .escrow(
+            SECRET.as_bytes(),
+            &scope(&format!("{}/", upstream.url()), &["GET"], None),
+            &ticket(),
+        )
+        .await
+    {
+        Err(Error::Api { code, .. }) => assert_eq!(code.as_str(), "invalid_scope"),
+        other => panic!("expected invalid_scope, got {other:?}"),
+    }
+    client
+        .escrow(
+            SECRET.as_bytes(),
+            &scope("https://api.example.com/", &["GET"], None),
+            &ticket(),
+        )
+        .await
+        .unwrap();
+    assert!(upstream.requests().is_empty());
     let seen = launcher.requests.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].audience, "aileron-enclave");
@@ -464,7 +516,7 @@ async fn the_enclave_reports_a_launcher_that_is_not_there() {
         .unwrap();
     assert_eq!(response.status(), 503);
     let error: aileron_sdk::wire::ErrorBody = response.json().await.unwrap();
-    assert_eq!(error.error.code, "attestation_unavailable");
+    assert_eq!(error.error.code.as_str(), "attestation_unavailable");
 }
 
 #[tokio::test]
@@ -494,18 +546,26 @@ async fn bad_requests_get_stable_codes() {
             "invalid_request",
         ),
         ("/v1/escrows", "not json", 400, "invalid_request"),
+        (
+            "/v1/escrows",
+            r#"{"scope":"","enc":"","ciphertext":""}"#,
+            401,
+            "admission_required",
+        ),
         ("/v1/nothing", "{}", 404, "not_found"),
+        ("/v1/health", "{}", 405, "method_not_allowed"),
     ] {
-        let response = http
+        let mut request = http
             .post(format!("{}{path}", enclave.url))
             .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+            .body(body);
+        if expected != "admission_required" {
+            request = request.header(aileron_sdk::admission::HEADER, ticket());
+        }
+        let response = request.send().await.unwrap();
         assert_eq!(response.status(), status, "{path} {body}");
         let error: aileron_sdk::wire::ErrorBody = response.json().await.unwrap();
-        assert_eq!(error.error.code, expected, "{path} {body}");
+        assert_eq!(error.error.code.as_str(), expected, "{path} {body}");
     }
     let response = http
         .get(format!("{}/v1/escrows/abc", enclave.url))
@@ -554,7 +614,11 @@ async fn a_request_that_never_reached_the_upstream_is_not_a_use() {
         .port();
     let prefix = format!("http://127.0.0.1:{closed}/");
     let once = client
-        .escrow(SECRET.as_bytes(), &scope(&prefix, &["GET"], Some(1)))
+        .escrow(
+            SECRET.as_bytes(),
+            &scope(&prefix, &["GET"], Some(1)),
+            &ticket(),
+        )
         .await
         .unwrap();
     for _ in 0..2 {

@@ -3,7 +3,6 @@
 use std::sync::{Arc, Mutex, RwLock};
 
 use aileron_attest::{Policy, VerifiedAttestation, Verifier};
-use ring::rand::SecureRandom as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
@@ -58,12 +57,17 @@ impl std::fmt::Debug for Escrow {
     }
 }
 
+/// Gives the client an admission ticket for its own attestation requests (optional: with one,
+/// they draw from the enclave's budget for admitted callers, which strangers cannot exhaust).
+pub type TicketSource = Arc<dyn Fn() -> Option<String> + Send + Sync>;
+
 /// A client of one enclave, verifying it with one policy.
 pub struct Client {
     base: String,
     policy: Policy,
     verifier: Arc<Verifier>,
     attested: RwLock<Option<Arc<Attested>>>,
+    tickets: Option<TicketSource>,
 }
 
 impl std::fmt::Debug for Client {
@@ -82,6 +86,20 @@ impl Client {
             policy,
             verifier,
             attested: RwLock::new(None),
+            tickets: None,
+        }
+    }
+
+    /// Presents a ticket from `tickets` with every attestation request.
+    pub fn with_attestation_tickets(mut self, tickets: TicketSource) -> Client {
+        self.tickets = Some(tickets);
+        self
+    }
+
+    fn ticket_header(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.tickets.as_ref().and_then(|t| t()) {
+            Some(ticket) => builder.header(crate::admission::HEADER, ticket),
+            None => builder,
         }
     }
 
@@ -90,44 +108,38 @@ impl Client {
         &self.base
     }
 
-    /// Attests the enclave now: a fresh nonce, the token verified against the policy with
-    /// nonces `[nonce, binding]`, and the TLS key of the connection checked against the token.
+    /// Attests the enclave now (see [`crate::attestation`]): a fresh nonce, the token verified
+    /// against the policy, the keys it binds, and the TLS key of the connection checked against
+    /// the bound one.
     pub async fn attest(&self) -> Result<Arc<Attested>, Error> {
-        let nonce = fresh_nonce()?;
+        let nonce = crate::attestation::fresh_nonce()?;
         let slot = Arc::new(Mutex::new(None));
         let http =
             client_with(SpkiVerifier::capture(slot.clone()), false).map_err(Error::Transport)?;
-        let response = http
-            .post(format!("{}/v1/attestation", self.base))
-            .json(&AttestationRequest {
-                nonce: nonce.clone(),
-            })
+        let request =
+            http.post(format!("{}/v1/attestation", self.base))
+                .json(&AttestationRequest {
+                    nonce: nonce.clone(),
+                });
+        let response = self
+            .ticket_header(request)
             .send()
             .await
             .map_err(|e| Error::Transport(e.to_string()))?;
         let answer: AttestationResponse = read_json(response).await?;
-        let boot_id = wire::from_hex::<16>(&answer.boot_id)
-            .ok_or_else(|| Error::BadAttestation("boot_id".into()))?;
-        let hpke_public_key: [u8; 32] = wire::from_b64u(&answer.hpke_public_key)
-            .and_then(|k| k.try_into().ok())
-            .ok_or_else(|| Error::BadAttestation("hpke_public_key".into()))?;
-        let spki = wire::from_hex::<32>(&answer.tls_spki_sha256)
-            .ok_or_else(|| Error::BadAttestation("tls_spki_sha256".into()))?;
-        let binding = wire::binding(&boot_id, &hpke_public_key, &spki);
-        let attestation = self
-            .verifier
-            .verify_refreshing(&answer.token, &self.policy, &[&nonce, &binding])
-            .await?;
+        let bound =
+            crate::attestation::verify(&answer, &nonce, &self.policy, &self.verifier).await?;
         let seen = slot.lock().map_err(|_| Error::TlsKeyMismatch)?.take();
-        if seen != Some(spki) {
+        if seen != Some(bound.tls_spki_sha256) {
             return Err(Error::TlsKeyMismatch);
         }
-        let http = client_with(SpkiVerifier::pin(spki), true).map_err(Error::Transport)?;
+        let http = client_with(SpkiVerifier::pin(bound.tls_spki_sha256), true)
+            .map_err(Error::Transport)?;
         let attested = Arc::new(Attested {
-            boot_id: answer.boot_id,
-            hpke_public_key,
+            boot_id: bound.boot_id,
+            hpke_public_key: bound.hpke_public_key,
             http,
-            attestation,
+            attestation: bound.attestation,
         });
         if let Ok(mut current) = self.attested.write() {
             *current = Some(attested.clone());
@@ -150,14 +162,20 @@ impl Client {
         }
     }
 
-    /// Seals `secret` with `scope` to the attested enclave and escrows it.
-    pub async fn escrow(&self, secret: &[u8], scope: &Scope) -> Result<Escrow, Error> {
+    /// Seals `secret` with `scope` to the attested enclave and escrows it, admitted by `ticket`
+    /// (an admission ticket: [`crate::admission`]).
+    pub async fn escrow(
+        &self,
+        secret: &[u8],
+        scope: &Scope,
+        ticket: &str,
+    ) -> Result<Escrow, Error> {
         let attested = self.attested().await?;
-        match self.try_escrow(&attested, secret, scope).await {
+        match self.try_escrow(&attested, secret, scope, ticket).await {
             // A transport failure may be a restart (new TLS key): re-attest and seal to the new key.
             Err(Error::Transport(_)) => {
                 let fresh = self.attest().await?;
-                self.try_escrow(&fresh, secret, scope).await
+                self.try_escrow(&fresh, secret, scope, ticket).await
             }
             other => other,
         }
@@ -168,40 +186,22 @@ impl Client {
         attested: &Attested,
         secret: &[u8],
         scope: &Scope,
+        ticket: &str,
     ) -> Result<Escrow, Error> {
-        let scope_bytes = serde_json::to_vec(scope).map_err(|e| Error::Invalid(e.to_string()))?;
-        let (enc, ciphertext) = crate::seal::seal(&attested.hpke_public_key, secret, &scope_bytes)?;
-        let body = EscrowRequest {
-            scope: wire::b64u(&scope_bytes),
-            enc: wire::b64u(&enc),
-            ciphertext: wire::b64u(&ciphertext),
-        };
-        let response = attested
-            .http
-            .post(format!("{}/v1/escrows", self.base))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| Error::Transport(e.to_string()))?;
-        let created: EscrowCreated = read_json(response).await?;
-        Ok(Escrow {
-            escrow_id: created.escrow_id,
-            handle: SecretString::from(created.handle),
-            boot_id: attested.boot_id.clone(),
-            expires_at: created.expires_at,
-        })
+        let body = crate::seal::escrow_request(&attested.hpke_public_key, secret, scope)?;
+        self.post_escrow(attested, &body, ticket).await
     }
 
     /// Escrows a credential the caller sealed itself to this enclave's attested HPKE key (the
     /// host relays it: it cannot open it nor change the scope sealed with it).
-    pub async fn escrow_sealed(&self, body: &EscrowRequest) -> Result<Escrow, Error> {
+    pub async fn escrow_sealed(&self, body: &EscrowRequest, ticket: &str) -> Result<Escrow, Error> {
         let attested = self.attested().await?;
-        match self.post_escrow(&attested, body).await {
+        match self.post_escrow(&attested, body, ticket).await {
             // The pinned key no longer answers: re-attest; the caller's seal is for the old boot
             // and will not open, which the enclave says itself.
             Err(Error::Transport(_)) => {
                 let fresh = self.attest().await?;
-                self.post_escrow(&fresh, body).await
+                self.post_escrow(&fresh, body, ticket).await
             }
             other => other,
         }
@@ -211,10 +211,12 @@ impl Client {
         &self,
         attested: &Attested,
         body: &EscrowRequest,
+        ticket: &str,
     ) -> Result<Escrow, Error> {
         let response = attested
             .http
             .post(format!("{}/v1/escrows", self.base))
+            .header(crate::admission::HEADER, ticket)
             .json(body)
             .send()
             .await
@@ -241,9 +243,11 @@ impl Client {
         };
         let attested = self.attested().await?;
         let send = |http: reqwest::Client| {
-            let url = format!("{}/v1/attestation", self.base);
-            let body = body.clone();
-            async move { http.post(url).json(&body).send().await }
+            let request = self.ticket_header(
+                http.post(format!("{}/v1/attestation", self.base))
+                    .json(&body),
+            );
+            async move { request.send().await }
         };
         let response = match send(attested.http.clone()).await {
             Ok(response) => response,
@@ -338,14 +342,6 @@ impl Client {
     }
 }
 
-fn fresh_nonce() -> Result<String, Error> {
-    let mut bytes = [0u8; 24];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| Error::Transport("system random failed".into()))?;
-    Ok(wire::b64u(&bytes))
-}
-
 async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Error> {
     read_answer(response, Error::Transport).await
 }
@@ -357,10 +353,9 @@ pub(crate) async fn read_answer<T: DeserializeOwned>(
     unreachable: fn(String) -> Error,
 ) -> Result<T, Error> {
     let status = response.status();
-    let bytes = response
-        .bytes()
+    let bytes = read_capped(response, MAX_ANSWER_BYTES)
         .await
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(unreachable)?;
     if status.is_success() {
         let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
         return serde_json::from_slice(bytes)
@@ -374,4 +369,23 @@ pub(crate) async fn read_answer<T: DeserializeOwned>(
         }),
         Err(_) => Err(unreachable(format!("HTTP {status} without an error body"))),
     }
+}
+
+/// The largest answer a client reads: a brokered answer carries at most 10 MiB of body, which
+/// is about 14 MiB in base64 and JSON. A hostile server cannot make the client allocate more.
+pub(crate) const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+
+/// The body, refused once it passes `max` bytes (never buffered beyond that).
+async fn read_capped(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(format!("the answer is larger than {max} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > max {
+            return Err(format!("the answer is larger than {max} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

@@ -1,6 +1,7 @@
 //! The SDK's errors: each says what went wrong and, where there is one, what to do.
 
 use crate::seal::SealError;
+use crate::wire::ErrorCode;
 
 /// What can go wrong talking to an enclave.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +12,11 @@ pub enum Error {
     /// The attestation answer is malformed (bad encoding or lengths).
     #[error("malformed attestation answer: {0}")]
     BadAttestation(String),
+    /// The boot id, HPKE key or TLS key the enclave presents is not the one its token binds.
+    #[error(
+        "the enclave's keys do not match the binding in its attestation (a swapped key or another boot)"
+    )]
+    BindingMismatch,
     /// The TLS key of the connection is not the one the token attests.
     #[error("the enclave's TLS key does not match its attestation (possible interception)")]
     TlsKeyMismatch,
@@ -30,7 +36,7 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// Stable machine-readable code.
-        code: String,
+        code: ErrorCode,
         /// Human message.
         message: String,
     },
@@ -50,9 +56,9 @@ pub enum Error {
 
 impl Error {
     /// The stable code of an [`Error::Api`], if it is one.
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            Error::Api { code, .. } => Some(code),
+            Error::Api { code, .. } => Some(*code),
             _ => None,
         }
     }

@@ -10,13 +10,12 @@
 use std::sync::Arc;
 
 use aileron_attest::{Policy, VerifiedAttestation, Verifier};
-use ring::rand::SecureRandom as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::wire::{self, AttestationResponse, BrokeredRequest, BrokeredResponse, Scope};
+use crate::wire::{AttestationResponse, BrokeredRequest, BrokeredResponse, Scope};
 
 /// An escrow registered on the host.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,9 +45,8 @@ pub struct RelayedAttestation {
 #[derive(Serialize)]
 struct Register<'a> {
     name: &'a str,
-    scope: String,
-    enc: String,
-    ciphertext: String,
+    #[serde(flatten)]
+    sealed: crate::wire::EscrowRequest,
 }
 
 // Bodies that carry a secret borrow it: it is serialized straight into the request body, never
@@ -143,33 +141,22 @@ impl HostClient {
         policy: &Policy,
         verifier: &Arc<Verifier>,
     ) -> Result<RelayedAttestation, Error> {
-        let mut bytes = [0u8; 24];
-        ring::rand::SystemRandom::new()
-            .fill(&mut bytes)
-            .map_err(|_| Error::Host("system random failed".into()))?;
-        let nonce = wire::b64u(&bytes);
+        let nonce = crate::attestation::fresh_nonce()?;
         let answer: AttestationResponse = self
             .call(
                 reqwest::Method::POST,
                 "/v1/tee/attestation",
-                Some(&serde_json::json!({"nonce": nonce})),
+                Some(&crate::wire::AttestationRequest {
+                    nonce: nonce.clone(),
+                }),
             )
             .await?;
-        let boot_id = wire::from_hex::<16>(&answer.boot_id)
-            .ok_or_else(|| Error::BadAttestation("boot_id".into()))?;
-        let hpke_public_key: [u8; 32] = wire::from_b64u(&answer.hpke_public_key)
-            .and_then(|k| k.try_into().ok())
-            .ok_or_else(|| Error::BadAttestation("hpke_public_key".into()))?;
-        let spki = wire::from_hex::<32>(&answer.tls_spki_sha256)
-            .ok_or_else(|| Error::BadAttestation("tls_spki_sha256".into()))?;
-        let binding = wire::binding(&boot_id, &hpke_public_key, &spki);
-        let attestation = verifier
-            .verify_refreshing(&answer.token, policy, &[&nonce, &binding])
-            .await?;
+        // The relay hides the enclave's TLS connection: the host pins it, not this client.
+        let bound = crate::attestation::verify(&answer, &nonce, policy, verifier).await?;
         Ok(RelayedAttestation {
-            boot_id: answer.boot_id,
-            hpke_public_key,
-            attestation,
+            boot_id: bound.boot_id,
+            hpke_public_key: bound.hpke_public_key,
+            attestation: bound.attestation,
         })
     }
 
@@ -184,16 +171,25 @@ impl HostClient {
         verifier: &Arc<Verifier>,
     ) -> Result<HostEscrow, Error> {
         let attested = self.attest(policy, verifier).await?;
-        let scope_bytes = serde_json::to_vec(scope).map_err(|e| Error::Invalid(e.to_string()))?;
-        let (enc, ciphertext) = crate::seal::seal(&attested.hpke_public_key, secret, &scope_bytes)?;
         let body = Register {
             name,
-            scope: wire::b64u(&scope_bytes),
-            enc: wire::b64u(&enc),
-            ciphertext: wire::b64u(&ciphertext),
+            sealed: crate::seal::escrow_request(&attested.hpke_public_key, secret, scope)?,
         };
         self.call(reqwest::Method::POST, "/v1/escrows", Some(&body))
             .await
+    }
+
+    /// An admission ticket for the signed-in user, to create escrows straight at the host's
+    /// enclave (`POST /v1/escrows/admission`).
+    pub async fn admission_ticket(&self) -> Result<SecretString, Error> {
+        #[derive(Deserialize)]
+        struct Ticket {
+            ticket: String,
+        }
+        let ticket: Ticket = self
+            .call::<(), _>(reqwest::Method::POST, "/v1/escrows/admission", None)
+            .await?;
+        Ok(SecretString::from(ticket.ticket))
     }
 
     /// The caller's escrows on the host.
@@ -362,7 +358,7 @@ impl HostClient {
         let response = builder
             .send()
             .await
-            .map_err(|e| Error::Host(e.to_string()))?;
+            .map_err(|e| Error::Host(without_url(&e)))?;
         read_json(response).await
     }
 }
@@ -411,4 +407,19 @@ fn segment(name: &str) -> String {
 
 async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Error> {
     crate::client::read_answer(response, Error::Host).await
+}
+
+/// reqwest's messages name the URL; say what failed, with the host only.
+fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    match e.url().and_then(|u| u.host_str()) {
+        Some(host) => format!("{kind} ({host})"),
+        None => kind.to_owned(),
+    }
 }

@@ -10,6 +10,8 @@
 //! caller's fresh nonce and the binding of the enclave's boot, HPKE key and TLS key.
 #![deny(missing_docs)]
 
+pub mod admission;
+mod attestation;
 mod client;
 mod error;
 mod host;
@@ -17,6 +19,6 @@ pub mod seal;
 pub mod tls_pin;
 pub mod wire;
 
-pub use client::{Attested, Client, Escrow};
+pub use client::{Attested, Client, Escrow, TicketSource};
 pub use error::Error;
 pub use host::{HostClient, HostEscrow, RelayedAttestation};

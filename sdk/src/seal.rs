@@ -54,6 +54,23 @@ pub fn seal(recipient: &[u8], secret: &[u8], aad: &[u8]) -> Result<(Vec<u8>, Vec
     Ok((enc.to_bytes().to_vec(), ciphertext))
 }
 
+/// The `POST /v1/escrows` body for `secret` with `scope`, sealed to `recipient`: the scope's
+/// exact JSON bytes are both sent and bound as the associated data.
+pub fn escrow_request(
+    recipient: &[u8],
+    secret: &[u8],
+    scope: &crate::wire::Scope,
+) -> Result<crate::wire::EscrowRequest, crate::Error> {
+    let scope_bytes =
+        serde_json::to_vec(scope).map_err(|e| crate::Error::Invalid(e.to_string()))?;
+    let (enc, ciphertext) = seal(recipient, secret, &scope_bytes)?;
+    Ok(crate::wire::EscrowRequest {
+        scope: crate::wire::b64u(&scope_bytes),
+        enc: crate::wire::b64u(&enc),
+        ciphertext: crate::wire::b64u(&ciphertext),
+    })
+}
+
 /// Opens what [`seal`] sealed; the plaintext lives in zeroizing memory.
 pub fn open(
     key: &PrivateKey,

@@ -1,6 +1,10 @@
 //! The enclave protocol's messages (DESIGN §4), defined once for the enclave, the host and the
 //! SDK. Bytes are unpadded base64url; `boot_id` is 32 lowercase hex characters; times RFC 3339.
 
+mod code;
+
+pub use code::ErrorCode;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -104,6 +108,10 @@ pub struct Inject {
     pub header: String,
     /// Value template with `{secret}` exactly once, e.g. `Bearer {secret}`.
     pub format: String,
+    /// HTTP Basic: when present, `{secret}` is replaced by `base64(username ":" secret)`, so
+    /// the secret is the password alone and is redacted as such.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
 }
 
 /// `POST /v1/escrows/{id}/requests`: a request to make with the escrowed secret.
@@ -170,7 +178,7 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// Stable code, e.g. `scope_violation`.
-    pub code: String,
+    pub code: ErrorCode,
     /// Human message.
     pub message: String,
 }

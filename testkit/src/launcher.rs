@@ -85,6 +85,7 @@ fn token(
         nonces: request.nonces.clone(),
         token_type,
         image_digest: digest.to_owned(),
+        env: Default::default(),
         now,
     });
     if let Ok(mut l) = log.lock() {

@@ -8,8 +8,28 @@ use std::sync::Arc;
 
 use aileron_attest::{Policy, TrustAnchor, Verifier};
 use aileron_sdk::Client;
+use aileron_sdk::admission::AdmissionSigner;
 
 pub const SECRET: &str = "sk-planted-7f3a9c1e5b2d";
+/// The admission key of these tests (the enclaves they start accept its tickets).
+pub const ADMISSION_SEED: [u8; 32] = [42; 32];
+pub const DANGEROUS: &str = "AILERON_DANGEROUS_ALLOW_PRIVATE_UPSTREAMS";
+
+pub fn admission_signer() -> AdmissionSigner {
+    AdmissionSigner::from_seed(&ADMISSION_SEED).unwrap()
+}
+
+/// A ticket for subject `tests`, with room for 100 escrows.
+pub fn ticket() -> String {
+    ticket_for("tests", 100)
+}
+
+pub fn ticket_for(subject: &str, max: u64) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    admission_signer()
+        .sign("aileron-enclave", subject, max, now)
+        .unwrap()
+}
 
 pub struct Enclave {
     pub child: Child,
@@ -47,9 +67,21 @@ pub fn spawn_in(dir: tempfile::TempDir, port: u16, extra: &[(&str, &str)]) -> En
         .env("AILERON_ENCLAVE_BIND", "127.0.0.1")
         .env("AILERON_ENCLAVE_PORT", port.to_string())
         .env("AILERON_LOCAL_CA_DIR", dir.path().join("ca"))
+        .env(
+            "AILERON_ENCLAVE_ADMISSION_KEYS",
+            admission_signer().public_key(),
+        )
         .env("RUST_LOG", "debug")
         .stdout(Stdio::piped())
         .stderr(Stdio::from(std::fs::File::create(&log).unwrap()));
+    // The upstreams of these tests listen on loopback over plain http; confidential-space mode
+    // refuses that setting (a test of its own).
+    let confidential = extra
+        .iter()
+        .any(|(k, v)| *k == "AILERON_TEE_PROVIDER" && *v == "confidential-space");
+    if !confidential {
+        cmd.env(DANGEROUS, "true");
+    }
     for (k, v) in extra {
         cmd.env(k, v);
     }
@@ -92,11 +124,14 @@ pub fn spawn_local() -> Enclave {
 pub fn client_for(ca_dir: &Path, url: &str) -> Client {
     let root = std::fs::read(ca_dir.join("root.pem")).unwrap();
     let verifier = Arc::new(Verifier::new(TrustAnchor::from_pem(&root).unwrap()));
-    Client::new(
-        url,
-        Policy::local("aileron-enclave", vec![binary_digest()]).unwrap(),
-        verifier,
-    )
+    Client::new(url, local_policy(), verifier)
+}
+
+/// The local policy, accepting an enclave with private upstreams allowed (as these tests run it).
+pub fn local_policy() -> Policy {
+    Policy::local("aileron-enclave", vec![binary_digest()])
+        .unwrap()
+        .dangerous_allowing_development_settings()
 }
 
 pub fn client(e: &Enclave) -> Client {

@@ -94,6 +94,14 @@ pub(crate) struct PutArgs {
     /// The name to register the escrow under on the host (required with --server).
     #[arg(long)]
     name: Option<String>,
+    /// Seal straight to the enclave at --enclave even though --server is given: the server only
+    /// signs the admission ticket, and the escrow is saved as a file.
+    #[arg(long)]
+    direct: bool,
+    /// An admission ticket (a file) for a straight escrow, from a client the enclave's operator
+    /// allowed; by default one is asked of --server.
+    #[arg(long, env = "AILERON_ADMISSION_TICKET_FILE")]
+    ticket: Option<PathBuf>,
 }
 
 /// `aileron request`.
@@ -225,7 +233,8 @@ pub(crate) async fn run_request(args: RequestArgs) -> Result<(), Failure> {
 
 async fn put(args: PutArgs) -> Result<(), Failure> {
     let scope = scope(&args)?;
-    if let Some(host) = host(&args.enclave)? {
+    let host = host(&args.enclave)?;
+    if let Some(host) = host.as_ref().filter(|_| !args.direct) {
         let name = args
             .name
             .as_deref()
@@ -251,9 +260,25 @@ async fn put(args: PutArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let client = client(&args.enclave)?;
+    let ticket = match (&args.ticket, &host) {
+        (Some(path), _) => std::fs::read_to_string(path)
+            .map(|t| SecretString::from(t.trim().to_owned()))
+            .map_err(|e| usage(&format!("--ticket {}: {e}", path.display())))?,
+        (None, Some(host)) => host.admission_ticket().await.map_err(refused)?,
+        (None, None) => {
+            return Err(usage(
+                "an escrow straight to an enclave needs an admission ticket: give --server (with \
+                 AILERON_TOKEN) and --direct to have the server sign one, or --ticket FILE",
+            ));
+        }
+    };
     let secret = crate::input::hidden("secret")?;
     let escrow = client
-        .escrow(secret.expose_secret().as_bytes(), &scope)
+        .escrow(
+            secret.expose_secret().as_bytes(),
+            &scope,
+            ticket.expose_secret(),
+        )
         .await
         .map_err(refused)?;
     let saved = SavedEscrow {
@@ -362,6 +387,7 @@ fn scope(args: &PutArgs) -> Result<Scope, Failure> {
         inject: Inject {
             header: header.trim().to_owned(),
             format: format.trim_start().to_owned(),
+            username: None,
         },
         expires_at: time::OffsetDateTime::now_utc() + ttl,
         max_uses: args.max_uses,

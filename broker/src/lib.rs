@@ -1,0 +1,285 @@
+//! # aileron-broker
+//!
+//! Brokered requests: check a request against the scope sealed with a credential, inject the
+//! secret, call the upstream, and give back its answer with every form of the secret removed.
+//! The enclave runs this for every escrow; the host runs the same code when no enclave is
+//! configured (the declared server-trust mode).
+//!
+//! What it guarantees, and where:
+//! - **Scope** ([`scope`]): method, scheme, host, port and a path prefix on a segment boundary,
+//!   on the normalised URL; no userinfo; no path segment an upstream could decode into a
+//!   separator or a dot segment.
+//! - **Destinations** ([`destination`]): public addresses over `https` only, checked on the URL
+//!   and again on every address a name resolves to at connect time; private destinations and
+//!   plain `http` only behind [`destination::DANGEROUS_PRIVATE_VAR`].
+//! - **What the caller cannot set**: hop-by-hop headers, encodings and ranges of the answer,
+//!   method overrides, forwarding headers, the metadata server's headers, the injected header.
+//! - **Redaction** ([`redact`]): the answer is never compressed (the broker asks for `identity`
+//!   and refuses any other content encoding), and every form of each injected value is removed
+//!   from its headers and body. Redirects are returned, never followed.
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod destination;
+pub mod redact;
+pub mod scope;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aileron_sdk::wire::{self, BrokeredRequest, BrokeredResponse, ErrorCode};
+use http::{HeaderName, HeaderValue, header};
+
+use crate::destination::{Destinations, FilteringResolver, Lookup, Refused, SystemLookup};
+use crate::redact::Needles;
+use crate::scope::{ScopeError, ValidScope, is_reserved};
+
+/// Why a brokered request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// Outside the scope.
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+    /// A malformed request (bad header, body encoding).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The secret cannot be carried in the configured header.
+    #[error("the secret cannot be sent in a header (control characters)")]
+    InvalidSecret,
+    /// The upstream's name resolves to an address the broker may not reach.
+    #[error("destination not allowed: {0}")]
+    Destination(Refused),
+    /// The upstream could not be connected to: the request never left, so it is not a use.
+    #[error("upstream request failed: could not connect (the use was not counted)")]
+    Unreachable,
+    /// The upstream failed or timed out after the request may have reached it.
+    #[error("upstream request failed: {0}")]
+    Upstream(&'static str),
+    /// The upstream's answer is larger than allowed.
+    #[error("upstream answer larger than {0} bytes")]
+    TooLarge(usize),
+    /// The upstream compressed its answer although asked not to.
+    #[error("the upstream answered with content encoding {0:?}, which is not passed on")]
+    Encoding(String),
+}
+
+impl BrokerError {
+    /// The stable code every Aileron service answers this error with (the enclave, and the host
+    /// when it brokers without one).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            BrokerError::Scope(ScopeError::Invalid(_)) => ErrorCode::InvalidScope,
+            BrokerError::Scope(ScopeError::Violation(_)) => ErrorCode::ScopeViolation,
+            BrokerError::BadRequest(_) => ErrorCode::InvalidRequest,
+            BrokerError::InvalidSecret => ErrorCode::InvalidSecret,
+            BrokerError::Destination(_) => ErrorCode::DestinationNotAllowed,
+            BrokerError::Upstream(_) | BrokerError::Unreachable => ErrorCode::UpstreamError,
+            BrokerError::TooLarge(_) => ErrorCode::UpstreamTooLarge,
+            BrokerError::Encoding(_) => ErrorCode::UpstreamEncoding,
+        }
+    }
+
+    /// Whether the request certainly never reached the upstream (its use is given back).
+    pub fn never_sent(&self) -> bool {
+        matches!(
+            self,
+            BrokerError::Unreachable | BrokerError::Destination(_) | BrokerError::BadRequest(_)
+        )
+    }
+}
+
+/// Limits of brokered requests.
+#[derive(Debug, Clone, Copy)]
+pub struct BrokerLimits {
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// Largest upstream answer body.
+    pub max_response_bytes: usize,
+}
+
+impl Default for BrokerLimits {
+    fn default() -> Self {
+        BrokerLimits {
+            timeout: Duration::from_secs(30),
+            max_response_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// Makes brokered requests.
+#[derive(Clone)]
+pub struct Broker {
+    http: reqwest::Client,
+    limits: BrokerLimits,
+    destinations: Destinations,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("limits", &self.limits)
+            .field("destinations", &self.destinations)
+            .finish()
+    }
+}
+
+impl Broker {
+    /// A broker trusting the public web PKI (rustls, ring), resolving names with the system
+    /// resolver and connecting only where `destinations` allows.
+    pub fn new(limits: BrokerLimits, destinations: Destinations) -> Result<Broker, String> {
+        Broker::with_lookup(limits, destinations, Arc::new(SystemLookup))
+    }
+
+    /// As [`Broker::new`], resolving names with `lookup` (tests stand in for DNS here).
+    pub fn with_lookup(
+        limits: BrokerLimits,
+        destinations: Destinations,
+        lookup: Arc<dyn Lookup>,
+    ) -> Result<Broker, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .dns_resolver(Arc::new(FilteringResolver::new(destinations, lookup)))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(limits.timeout)
+            .no_proxy()
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Broker {
+            http,
+            limits,
+            destinations,
+        })
+    }
+
+    /// The destinations this broker may reach (scopes are validated against the same).
+    pub fn destinations(&self) -> Destinations {
+        self.destinations
+    }
+
+    /// Makes `request` with `secret` injected, if `scope` allows it.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn forward(
+        &self,
+        scope: &ValidScope,
+        secret: &[u8],
+        request: &BrokeredRequest,
+    ) -> Result<BrokeredResponse, BrokerError> {
+        let (method, url) = scope.check(&request.method, &request.url)?;
+        let mut builder = self.http.request(method, url);
+        for (name, value) in &request.headers {
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| BrokerError::BadRequest(format!("invalid header name {name:?}")))?;
+            if is_reserved(header.as_str()) || header == scope.inject_header {
+                return Err(BrokerError::BadRequest(format!(
+                    "header `{header}` may not be set by the caller"
+                )));
+            }
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                BrokerError::BadRequest(format!("invalid value for header `{header}`"))
+            })?;
+            builder = builder.header(header, value);
+        }
+        let value = scope
+            .inject_value(secret)
+            .ok_or(BrokerError::InvalidSecret)?;
+        let needles = needles(scope, secret, &value);
+        builder = builder
+            .header(scope.inject_header.clone(), value)
+            .header(header::ACCEPT_ENCODING, "identity");
+        if let Some(body) = &request.body {
+            let bytes = wire::from_b64u(body)
+                .ok_or_else(|| BrokerError::BadRequest("body is not base64url".into()))?;
+            builder = builder.body(bytes);
+        }
+        let response = builder.send().await.map_err(send_error)?;
+        self.answer(response, &needles).await
+    }
+
+    async fn answer(
+        &self,
+        mut response: reqwest::Response,
+        needles: &Needles,
+    ) -> Result<BrokeredResponse, BrokerError> {
+        if let Some(encoding) = response.headers().get(header::CONTENT_ENCODING)
+            && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
+        {
+            return Err(BrokerError::Encoding(
+                String::from_utf8_lossy(encoding.as_bytes()).into_owned(),
+            ));
+        }
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                let value = needles
+                    .redact(value.as_bytes())
+                    .unwrap_or_else(|| value.as_bytes().to_vec());
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(&value).into_owned(),
+                )
+            })
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| {
+            BrokerError::Upstream(if e.is_timeout() {
+                "timed out"
+            } else {
+                "bad response body"
+            })
+        })? {
+            if body.len() + chunk.len() > self.limits.max_response_bytes {
+                return Err(BrokerError::TooLarge(self.limits.max_response_bytes));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = needles.redact(&body).unwrap_or(body);
+        Ok(BrokeredResponse {
+            status,
+            headers,
+            body: wire::b64u(&body),
+        })
+    }
+}
+
+/// Every value whose forms are redacted: the secret, what replaces `{secret}` (for Basic, the
+/// encoded pair, and the pair itself) and the whole header value.
+fn needles(scope: &ValidScope, secret: &[u8], value: &HeaderValue) -> Needles {
+    let injected = scope.injected_secret(secret);
+    let pair = scope.basic_pair(secret);
+    let mut values: Vec<&[u8]> = vec![secret, &injected, value.as_bytes()];
+    if scope.is_basic() {
+        values.push(&pair);
+    }
+    Needles::for_values(&values)
+}
+
+/// reqwest's messages include the URL, which may carry query parameters: keep only the kind.
+/// A refusal of the resolved address is found in the error's sources.
+fn send_error(e: reqwest::Error) -> BrokerError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = source {
+        if let Some(refused) = err.downcast_ref::<Refused>() {
+            return BrokerError::Destination(refused.clone());
+        }
+        source = err.source();
+    }
+    if e.is_connect() {
+        BrokerError::Unreachable
+    } else if e.is_timeout() {
+        BrokerError::Upstream("timed out")
+    } else {
+        BrokerError::Upstream("request failed")
+    }
+}
