@@ -173,10 +173,10 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return is_public_v4(embedded_v4(s[1], s[2]));
     }
     let global_unicast = (s[0] & 0xe000) == 0x2000; // 2000::/3
-    // 2001::/23 holds Teredo (2001::/32), which tunnels to an IPv4 address: refused whole.
-    let special = (s[0] == 0x2001 && s[1] < 0x200)      // IETF protocol assignments 2001::/23
-        || (s[0] == 0x2001 && s[1] == 0x0db8)           // documentation 2001:db8::/32
-        || (s[0] == 0x3fff && s[1] < 0x1000); // documentation 3fff::/20
+    // IETF protocol assignments 2001::/23 (which holds Teredo, 2001::/32, a tunnel to an IPv4
+    // address: refused whole) and documentation 2001:db8::/32 and 3fff::/20.
+    let ietf = s[0] == 0x2001 && (s[1] < 0x200 || s[1] == 0x0db8);
+    let special = ietf || (s[0] == 0x3fff && s[1] < 0x1000);
     global_unicast && !special
 }
 

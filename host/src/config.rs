@@ -169,6 +169,28 @@ pub struct Config {
     pub attestation_policy: Option<String>,
     /// Request limits (rate limits from the environment; sizes fixed, adjustable by tests).
     pub limits: Limits,
+    /// `AILERON_DANGEROUS_ALLOW_PRIVATE_UPSTREAMS`: private destinations and plain http for
+    /// brokered requests (development only; refused with `confidential-space`).
+    pub destinations: aileron_broker::destination::Destinations,
+    /// Per-user quotas (`AILERON_MAX_CREDENTIALS_PER_USER`, `AILERON_MAX_ESCROWS_PER_USER`).
+    pub quotas: Quotas,
+}
+
+/// How much one user may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    /// Vault credentials per user (default 200).
+    pub credentials: u64,
+    /// Escrows sealed through the host per user (default 200); the enclave admits a user
+    /// `credentials + escrows + 1` live escrows (one replacement may be in flight).
+    pub escrows: u64,
+}
+
+impl Quotas {
+    /// The escrow slots a user's admission tickets grant at the enclave.
+    pub fn enclave_slots(&self) -> u64 {
+        self.credentials + self.escrows + 1
+    }
 }
 
 /// Request budgets and sizes. The two rate limits come from `AILERON_RATE_LIMIT_PER_ADDR` and
@@ -181,6 +203,8 @@ pub struct Limits {
     pub auth_per_addr_per_minute: u32,
     /// Attempts per account (email) per minute on each auth endpoint.
     pub auth_per_account_per_minute: u32,
+    /// Open connections at once (`AILERON_MAX_CONNECTIONS`).
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -190,6 +214,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             auth_per_addr_per_minute: 30,
             auth_per_account_per_minute: 10,
+            max_connections: 4096,
         }
     }
 }
@@ -244,9 +269,48 @@ impl TryFrom<RawConfig> for Config {
             attestation_token_type: attestation_token_type(&raw)?,
             local_ca_dir: raw.get("AILERON_LOCAL_CA_DIR").map(str::to_owned),
             attestation_policy: raw.get("AILERON_ATTESTATION_POLICY").map(str::to_owned),
+            destinations: destinations(&raw)?,
+            quotas: Quotas {
+                credentials: count(&raw, "AILERON_MAX_CREDENTIALS_PER_USER", 200)?,
+                escrows: count(&raw, "AILERON_MAX_ESCROWS_PER_USER", 200)?,
+            },
             database,
             limits: limits(&raw)?,
         })
+    }
+}
+
+fn destinations(raw: &RawConfig) -> Result<aileron_broker::destination::Destinations, ConfigError> {
+    use aileron_broker::destination::{DANGEROUS_PRIVATE_VAR, Destinations};
+    let value = raw.get(DANGEROUS_PRIVATE_VAR);
+    let destinations = Destinations::from_setting(value).map_err(|_| {
+        invalid(
+            DANGEROUS_PRIVATE_VAR,
+            value.unwrap_or_default(),
+            "true or false",
+        )
+    })?;
+    if destinations.allows_private()
+        && raw.get("AILERON_TEE_PROVIDER") == Some("confidential-space")
+    {
+        return Err(invalid(
+            DANGEROUS_PRIVATE_VAR,
+            value.unwrap_or_default(),
+            "unset with AILERON_TEE_PROVIDER=confidential-space (development only)",
+        ));
+    }
+    Ok(destinations)
+}
+
+/// A positive whole number, with a default.
+fn count(raw: &RawConfig, var: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match raw.get(var) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| invalid(var, v, "a whole number, at least 1")),
     }
 }
 
@@ -272,6 +336,12 @@ fn limits(raw: &RawConfig) -> Result<Limits, ConfigError> {
             "AILERON_RATE_LIMIT_PER_ACCOUNT",
             defaults.auth_per_account_per_minute,
         )?,
+        max_connections: usize::try_from(count(
+            raw,
+            "AILERON_MAX_CONNECTIONS",
+            defaults.max_connections as u64,
+        )?)
+        .unwrap_or(usize::MAX),
         ..defaults
     })
 }

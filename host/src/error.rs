@@ -1,6 +1,8 @@
 //! The server's error enum. Every variant has a stable machine-readable code; the single
 //! `IntoResponse` lives in `http::error`.
 
+use aileron_sdk::wire::ErrorCode;
+
 use crate::db::DbError;
 
 /// Everything a request can fail with.
@@ -42,6 +44,10 @@ pub enum Error {
     RateLimited,
     #[error("not found")]
     NotFound,
+    #[error("this endpoint does not take this method")]
+    MethodNotAllowed,
+    #[error("the request took too long")]
+    RequestTimeout,
     #[error("authentication is disabled (no AILERON_DATABASE_URL)")]
     AuthDisabled,
     #[error("this sign-in provider is not configured")]
@@ -72,66 +78,68 @@ pub enum Error {
     VaultLocked,
     #[error("{0} already exists")]
     AlreadyExists(String),
+    #[error("{0}")]
+    QuotaExceeded(String),
     #[error("agent tokens can only make brokered requests")]
     AgentNotAllowed,
     #[error("{0}")]
     EscrowLost(String),
     #[error("no enclave is configured (AILERON_TEE_PROVIDER is empty)")]
     TeeDisabled,
-    #[error("the enclave is unavailable: {0}")]
+    /// The detail is logged, never shown: it may name internal addresses.
+    #[error("the enclave cannot be reached or does not attest; retry later")]
     EnclaveUnavailable(String),
     /// A refusal with a code shared with the enclave (`scope_violation`, `escrow_expired`…).
     #[error("{message}")]
-    Refused {
-        status: u16,
-        code: String,
-        message: String,
-    },
+    Refused { code: ErrorCode, message: String },
 }
 
 impl Error {
-    /// The stable code clients match on.
-    pub fn code(&self) -> &str {
+    /// The stable code clients match on (its HTTP status comes with it: one per code).
+    pub fn code(&self) -> ErrorCode {
         use Error::*;
         match self {
-            InvalidRequest(_) => "invalid_request",
-            InvalidEmail => "invalid_email",
-            InvalidPassword => "invalid_password",
-            InvalidCredentials => "invalid_credentials",
-            EmailNotVerified => "email_not_verified",
-            AccountSuspended => "account_suspended",
-            InvalidCode => "invalid_code",
-            CodeExpired => "code_expired",
-            CodeAttemptsExceeded => "code_attempts_exceeded",
-            Unauthenticated => "unauthenticated",
-            TokenExpired => "token_expired",
-            InvalidToken => "invalid_token",
-            InvalidRefreshToken => "invalid_refresh_token",
-            RefreshTokenReused => "refresh_token_reused",
-            Forbidden => "forbidden",
-            OriginNotAllowed => "origin_not_allowed",
-            RateLimited => "rate_limited",
-            NotFound => "not_found",
-            AuthDisabled => "auth_disabled",
-            ProviderNotConfigured => "provider_not_configured",
-            OAuthStateMismatch => "oauth_state_mismatch",
-            OAuthEmailNotVerified => "oauth_email_not_verified",
-            OAuthFailed => "oauth_failed",
-            LastSignInMethod => "last_sign_in_method",
-            PayloadTooLarge => "payload_too_large",
-            DatabaseUnavailable => "database_unavailable",
-            Internal(_) => "internal",
-            InvalidPassphrase(_) => "invalid_passphrase",
-            PassphraseNotSet => "passphrase_not_set",
-            CurrentPassphraseRequired => "current_passphrase_required",
-            WrongPassphrase => "wrong_passphrase",
-            VaultLocked => "vault_locked",
-            AlreadyExists(_) => "already_exists",
-            AgentNotAllowed => "agent_token_not_allowed",
-            EscrowLost(_) => "escrow_lost",
-            TeeDisabled => "tee_disabled",
-            EnclaveUnavailable(_) => "enclave_unavailable",
-            Refused { code, .. } => code,
+            InvalidRequest(_) => ErrorCode::InvalidRequest,
+            InvalidEmail => ErrorCode::InvalidEmail,
+            InvalidPassword => ErrorCode::InvalidPassword,
+            InvalidCredentials => ErrorCode::InvalidCredentials,
+            EmailNotVerified => ErrorCode::EmailNotVerified,
+            AccountSuspended => ErrorCode::AccountSuspended,
+            InvalidCode => ErrorCode::InvalidCode,
+            CodeExpired => ErrorCode::CodeExpired,
+            CodeAttemptsExceeded => ErrorCode::CodeAttemptsExceeded,
+            Unauthenticated => ErrorCode::Unauthenticated,
+            TokenExpired => ErrorCode::TokenExpired,
+            InvalidToken => ErrorCode::InvalidToken,
+            InvalidRefreshToken => ErrorCode::InvalidRefreshToken,
+            RefreshTokenReused => ErrorCode::RefreshTokenReused,
+            Forbidden => ErrorCode::Forbidden,
+            OriginNotAllowed => ErrorCode::OriginNotAllowed,
+            RateLimited => ErrorCode::RateLimited,
+            NotFound => ErrorCode::NotFound,
+            MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            RequestTimeout => ErrorCode::RequestTimeout,
+            AuthDisabled => ErrorCode::AuthDisabled,
+            ProviderNotConfigured => ErrorCode::ProviderNotConfigured,
+            OAuthStateMismatch => ErrorCode::OauthStateMismatch,
+            OAuthEmailNotVerified => ErrorCode::OauthEmailNotVerified,
+            OAuthFailed => ErrorCode::OauthFailed,
+            LastSignInMethod => ErrorCode::LastSignInMethod,
+            PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            DatabaseUnavailable => ErrorCode::DatabaseUnavailable,
+            Internal(_) => ErrorCode::Internal,
+            InvalidPassphrase(_) => ErrorCode::InvalidPassphrase,
+            PassphraseNotSet => ErrorCode::PassphraseNotSet,
+            CurrentPassphraseRequired => ErrorCode::CurrentPassphraseRequired,
+            WrongPassphrase => ErrorCode::WrongPassphrase,
+            VaultLocked => ErrorCode::VaultLocked,
+            AlreadyExists(_) => ErrorCode::AlreadyExists,
+            QuotaExceeded(_) => ErrorCode::QuotaExceeded,
+            AgentNotAllowed => ErrorCode::AgentTokenNotAllowed,
+            EscrowLost(_) => ErrorCode::EscrowLost,
+            TeeDisabled => ErrorCode::TeeDisabled,
+            EnclaveUnavailable(_) => ErrorCode::EnclaveUnavailable,
+            Refused { code, .. } => *code,
         }
     }
 }
@@ -139,7 +147,14 @@ impl Error {
 impl From<DbError> for Error {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+            DbError::Sqlx(
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => {
                 tracing::error!(error = %e, "database unavailable");
                 Error::DatabaseUnavailable
             }
@@ -173,14 +188,12 @@ impl From<crate::vault::VaultError> for Error {
     }
 }
 
-impl From<aileron_enclave::broker::BrokerError> for Error {
-    /// The in-host broker refuses with the enclave's statuses and codes (one mapping, in the
-    /// enclave crate), so clients see one vocabulary.
-    fn from(e: aileron_enclave::broker::BrokerError) -> Self {
-        let (status, code) = e.status_code();
+impl From<aileron_broker::BrokerError> for Error {
+    /// The in-host broker refuses with the enclave's codes (one mapping, in the broker crate),
+    /// so clients see one vocabulary.
+    fn from(e: aileron_broker::BrokerError) -> Self {
         Error::Refused {
-            status: status.as_u16(),
-            code: code.into(),
+            code: e.code(),
             message: e.to_string(),
         }
     }

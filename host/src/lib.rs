@@ -5,6 +5,7 @@
 //! until its shutdown future resolves.
 
 pub mod accounts;
+pub mod admission;
 pub mod agents;
 pub mod audit;
 pub mod auth;
@@ -14,14 +15,15 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod keys;
 pub mod mail;
 pub mod oauth;
 pub mod relay;
 pub mod tee;
+pub mod text;
 pub mod vault;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -54,6 +56,8 @@ pub enum StartError {
     OAuth(String),
     #[error(transparent)]
     Tee(#[from] tee::TeeError),
+    #[error("admission key: {0}")]
+    Admission(String),
     #[error("listen: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -86,13 +90,27 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         refresh_ttl: secs(config.refresh_token_ttl),
         auto_verify: config.auto_verify_email,
     };
-    let tee = Arc::new(tee::Tee::start(tee::TeeSettings::from_config(config)?).await?);
+    let audience = config
+        .enclave_audience
+        .clone()
+        .unwrap_or_else(|| "aileron-enclave".into());
+    let admission = Arc::new(
+        admission::HostAdmission::derive(key.expose(), &audience, config.quotas)
+            .map_err(|e| StartError::Admission(e.to_string()))?,
+    );
+    let access = tee::TeeAccess {
+        destinations: config.destinations,
+        admission: admission.clone(),
+    };
+    let tee = Arc::new(tee::Tee::start(tee::TeeSettings::from_config(config)?, access).await?);
     let vault = vault::service::Vault::new(
         db.clone(),
         clock.clone(),
         config.kek_session_ttl,
         config.escrow_ttl,
         key.expose(),
+        config.destinations,
+        config.quotas.credentials,
     );
     let audit = audit::Audit::new(db.clone(), clock.clone());
     let local_user = match config.database.auth_enabled() {
@@ -116,6 +134,9 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         tee,
         vault,
         audit,
+        admission,
+        quotas: config.quotas,
+        destinations: config.destinations,
     }));
     spawn_watch(&state);
     Ok(state)
@@ -174,15 +195,18 @@ pub fn router(state: AppState, config: &Config) -> Router {
     http::app(state, &config.limits)
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests: at most
+/// `limits.max_connections` connections, each given 10 s to send its request headers.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    limits: &config::Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let conn = aileron_enclave::serve::ConnLimits {
+        max_connections: limits.max_connections,
+        ..Default::default()
+    };
+    aileron_enclave::serve::serve(listener, None, app, conn, shutdown).await;
     Ok(())
 }

@@ -47,7 +47,7 @@ async fn run(config: Config) -> Result<(), aileron_host::StartError> {
     let app = aileron_host::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!(addr = %config.addr, version = env!("CARGO_PKG_VERSION"), "aileron-server listening");
-    aileron_host::serve(listener, app, shutdown_signal()).await
+    aileron_host::serve(listener, app, &config.limits, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

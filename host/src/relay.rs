@@ -2,7 +2,7 @@
 //! end to end, and brokered requests — through the enclave when there is one, in the host with
 //! the enclave's own broker when there is none.
 
-use aileron_enclave::scope::ValidScope;
+use aileron_broker::scope::ValidScope;
 use aileron_sdk::wire::{self, BrokeredRequest, BrokeredResponse, EscrowRequest, Scope};
 use aileron_sdk::{Client, Escrow};
 use secrecy::{ExposeSecret, SecretString};
@@ -92,15 +92,7 @@ async fn enclave_error(state: &AppState, e: aileron_sdk::Error, lost: &str) -> E
             }
             Error::EscrowLost(lost.into())
         }
-        E::Api {
-            status,
-            code,
-            message,
-        } => Error::Refused {
-            status,
-            code,
-            message,
-        },
+        E::Api { code, message, .. } => Error::Refused { code, message },
         E::Invalid(m) => Error::InvalidRequest(m),
         other => Error::EnclaveUnavailable(other.to_string()),
     }
@@ -202,7 +194,8 @@ async fn escrow_credential(
     let scope = state
         .vault
         .escrow_scope(&stored_scope(row)?, state.auth.clock.now())?;
-    let escrow = match client.escrow(&secret, &scope).await {
+    let ticket = state.admission.for_user(user)?;
+    let escrow = match client.escrow(&secret, &scope, ticket.expose_secret()).await {
         Ok(escrow) => escrow,
         Err(e) => return Err(enclave_error(state, e, LOST_VAULT).await),
     };
@@ -324,10 +317,10 @@ async fn in_host(
     let key = state.vault.key(user)?;
     let stored = stored_scope(row)?;
     let scope = state.vault.escrow_scope(&stored, state.auth.clock.now())?;
-    let valid = valid_scope(&scope)?;
+    let valid = valid_scope(state, &scope)?;
     valid
         .check(&request.method, &request.url)
-        .map_err(aileron_enclave::broker::BrokerError::from)?;
+        .map_err(aileron_broker::BrokerError::from)?;
     let secret = state.vault.open_secret(user, &key, row)?;
     let max = stored
         .max_uses
@@ -337,15 +330,14 @@ async fn in_host(
         .is_none()
     {
         return Err(Error::Refused {
-            status: 410,
-            code: "escrow_used_up".into(),
+            code: aileron_sdk::wire::ErrorCode::EscrowUsedUp,
             message: "the credential's use limit is reached".into(),
         });
     }
     match state.tee.broker().forward(&valid, &secret, request).await {
         Ok(response) => Ok(response),
         Err(e) => {
-            if matches!(e, aileron_enclave::broker::BrokerError::Unreachable) {
+            if e.never_sent() {
                 crate::db::vault::give_back_use(&state.db.pool, &row.id).await?;
             }
             Err(e.into())
@@ -353,13 +345,21 @@ async fn in_host(
     }
 }
 
-fn valid_scope(scope: &Scope) -> Result<ValidScope, Error> {
+fn valid_scope(state: &AppState, scope: &Scope) -> Result<ValidScope, Error> {
+    let now = OffsetDateTime::from_unix_timestamp(state.auth.clock.now())
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    // A stored scope that no longer passes (a destination the server now refuses) is refused
+    // for this request, with the reason.
     ValidScope::parse(
         scope,
-        OffsetDateTime::now_utc() - time::Duration::seconds(5),
+        now - time::Duration::seconds(5),
         time::Duration::days(3650),
+        state.tee.broker().destinations(),
     )
-    .map_err(|e| Error::Internal(format!("stored scope: {e}")))
+    .map_err(|e| Error::Refused {
+        code: aileron_sdk::wire::ErrorCode::ScopeViolation,
+        message: e.to_string(),
+    })
 }
 
 /// Registers an escrow the SDK sealed end to end.
@@ -371,12 +371,24 @@ pub async fn register_sealed(
 ) -> Result<EscrowView, Error> {
     check_name(name)?;
     let client = client(state)?;
-    let escrow = match client.escrow_sealed(body).await {
+    let replacing = escrows::get(&state.db.pool, user, Kind::Sealed, name).await?;
+    if replacing.is_none() {
+        let held = escrows::list(&state.db.pool, user, Kind::Sealed)
+            .await?
+            .len();
+        if held as u64 >= state.quotas.escrows {
+            return Err(Error::QuotaExceeded(format!(
+                "you hold {held} escrows, the most this server allows (AILERON_MAX_ESCROWS_PER_USER); remove one first"
+            )));
+        }
+    }
+    let ticket = state.admission.for_user(user)?;
+    let escrow = match client.escrow_sealed(body, ticket.expose_secret()).await {
         Ok(escrow) => escrow,
         Err(e) => return Err(enclave_error(state, e, LOST_SEALED).await),
     };
     // Replacing a name revokes the escrow it pointed to.
-    if let Some(old) = escrows::get(&state.db.pool, user, Kind::Sealed, name).await? {
+    if let Some(old) = replacing {
         revoke_at_enclave(state, client, user, Kind::Sealed, &old).await;
     }
     let row = index(state, user, Kind::Sealed, name, None, &escrow).await?;
@@ -500,7 +512,7 @@ async fn audit_request(
             wire::from_b64u(&r.body).map(|b| b.len()),
             None,
         ),
-        Err(e) => (None, None, Some(e.code().to_owned())),
+        Err(e) => (None, None, Some(e.code().as_str())),
     };
     state
         .audit

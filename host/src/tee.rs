@@ -9,9 +9,22 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use aileron_attest::{Policy, TrustAnchor, Verifier};
-use aileron_enclave::broker::{Broker, BrokerLimits};
+use aileron_broker::destination::Destinations;
+use aileron_broker::{Broker, BrokerLimits};
 use aileron_sdk::Client;
 use serde::Serialize;
+
+use crate::admission::HostAdmission;
+
+/// What the host brings to its TEE: where brokered requests may go (its own broker, and the
+/// setting an in-process enclave starts with) and its admission signer.
+#[derive(Clone)]
+pub struct TeeAccess {
+    /// `AILERON_DANGEROUS_ALLOW_PRIVATE_UPSTREAMS`.
+    pub destinations: Destinations,
+    /// Signs the host's tickets; its public key admits them at an in-process enclave.
+    pub admission: Arc<HostAdmission>,
+}
 
 /// What the host is configured to use.
 #[derive(Debug, Clone)]
@@ -174,8 +187,11 @@ pub struct Tee {
 impl Tee {
     /// Sets the TEE up and attests once. An enclave that does not verify is not an error here:
     /// it is refused for every use and reported by [`Tee::status`].
-    pub async fn start(settings: TeeSettings) -> Result<Tee, TeeError> {
-        let broker = Broker::new(BrokerLimits::default()).map_err(TeeError::Setup)?;
+    pub async fn start(settings: TeeSettings, access: TeeAccess) -> Result<Tee, TeeError> {
+        let broker =
+            Broker::new(BrokerLimits::default(), access.destinations).map_err(TeeError::Setup)?;
+        let admission = access.admission.clone();
+        let tickets: aileron_sdk::TicketSource = Arc::new(move || admission.for_host());
         let (provider, client, local) = match settings {
             TeeSettings::Disabled => ("disabled", None, None),
             TeeSettings::Local {
@@ -193,7 +209,8 @@ impl Tee {
                         ));
                     }
                     (None, _) => {
-                        let running = start_local(&local_ca_dir, &audience, escrow_ttl).await?;
+                        let running =
+                            start_local(&local_ca_dir, &audience, escrow_ttl, &access).await?;
                         let digest = aileron_enclave::attester::executable_digest()
                             .map_err(|e| TeeError::LocalEnclave(e.to_string()))?;
                         (format!("https://{}", running.addr), digest, Some(running))
@@ -204,15 +221,19 @@ impl Tee {
                 })?;
                 let anchor =
                     TrustAnchor::from_pem(&root).map_err(|e| TeeError::Setup(e.to_string()))?;
-                let policy = Policy::local(&audience, vec![digest])
+                let mut policy = Policy::local(&audience, vec![digest])
                     .map_err(|e| TeeError::Setup(e.to_string()))?;
+                // The host's own development setting is the only way it accepts an enclave
+                // started with it.
+                if access.destinations.allows_private() {
+                    policy = policy.dangerous_allowing_development_settings();
+                }
                 (
                     "local",
-                    Some(Arc::new(Client::new(
-                        &url,
-                        policy,
-                        Arc::new(Verifier::new(anchor)),
-                    ))),
+                    Some(Arc::new(
+                        Client::new(&url, policy, Arc::new(Verifier::new(anchor)))
+                            .with_attestation_tickets(tickets),
+                    )),
                     local,
                 )
             }
@@ -221,11 +242,10 @@ impl Tee {
                 policy,
             } => (
                 "confidential-space",
-                Some(Arc::new(Client::new(
-                    &enclave_url,
-                    policy,
-                    Arc::new(Verifier::google()),
-                ))),
+                Some(Arc::new(
+                    Client::new(&enclave_url, policy, Arc::new(Verifier::google()))
+                        .with_attestation_tickets(tickets),
+                )),
                 None,
             ),
         };
@@ -313,13 +333,19 @@ async fn start_local(
     ca_dir: &std::path::Path,
     audience: &str,
     escrow_ttl: std::time::Duration,
+    access: &TeeAccess,
 ) -> Result<aileron_enclave::Running, TeeError> {
-    let mut config = aileron_enclave::config::Config::from_lookup(|_| None)
-        .map_err(|e| TeeError::LocalEnclave(e.to_string()))?;
+    let key = access.admission.public_key();
+    let mut config = aileron_enclave::config::Config::from_lookup(|var| match var {
+        "AILERON_ENCLAVE_ADMISSION_KEYS" => Some(key.clone()),
+        _ => None,
+    })
+    .map_err(|e| TeeError::LocalEnclave(e.to_string()))?;
     config.addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     config.local_ca_dir = ca_dir.to_owned();
     config.audience = audience.to_owned();
     config.escrow_ttl = escrow_ttl;
+    config.destinations = access.destinations;
     aileron_enclave::start(config, std::future::pending())
         .await
         .map_err(TeeError::LocalEnclave)
@@ -339,14 +365,33 @@ mod tests {
         }
     }
 
+    fn access() -> TeeAccess {
+        let quotas = crate::config::Quotas {
+            credentials: 1,
+            escrows: 1,
+        };
+        TeeAccess {
+            destinations: Destinations::PUBLIC,
+            admission: Arc::new(
+                HostAdmission::derive(&[1; 32], "aileron-enclave", quotas).unwrap(),
+            ),
+        }
+    }
+
     async fn local_tee(dir: &tempfile::TempDir) -> Tee {
-        Tee::start(local_settings(dir, None)).await.unwrap()
+        Tee::start(local_settings(dir, None), access())
+            .await
+            .unwrap()
     }
 
     #[tokio::test]
     async fn an_external_local_enclave_needs_its_image_digest() {
         let dir = tempfile::tempdir().unwrap();
-        let result = Tee::start(local_settings(&dir, Some("https://127.0.0.1:8443".into()))).await;
+        let result = Tee::start(
+            local_settings(&dir, Some("https://127.0.0.1:8443".into())),
+            access(),
+        )
+        .await;
         assert!(
             matches!(result, Err(TeeError::Setup(m)) if m.contains("AILERON_ENCLAVE_IMAGE_DIGEST"))
         );
@@ -374,10 +419,13 @@ mod tests {
             Some(vec!["p".into()]),
         )
         .unwrap();
-        let tee = Tee::start(TeeSettings::ConfidentialSpace {
-            enclave_url: url,
-            policy,
-        })
+        let tee = Tee::start(
+            TeeSettings::ConfidentialSpace {
+                enclave_url: url,
+                policy,
+            },
+            access(),
+        )
         .await
         .unwrap();
         let status = tee.status().await;
@@ -459,7 +507,7 @@ mod tests {
 
     #[tokio::test]
     async fn disabled_reports_no_tee() {
-        let status = Tee::start(TeeSettings::Disabled)
+        let status = Tee::start(TeeSettings::Disabled, access())
             .await
             .unwrap()
             .status()

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use common::e2e::Enclave;
-use common::{Backend, Options, TestServer};
+use common::{Backend, Options, ROTATED_SIGNING_KEY, TestServer};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -26,6 +26,7 @@ fn scope() -> Scope {
         inject: Inject {
             header: "Authorization".into(),
             format: "Bearer {secret}".into(),
+            username: None,
         },
         expires_at: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
         max_uses: None,
@@ -82,6 +83,17 @@ async fn a_policy_the_enclave_does_not_satisfy_stops_the_client_before_it_seals(
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Attestation(_)), "{err}");
+    // The default local policy refuses an enclave started with private upstreams allowed: its
+    // token shows the setting.
+    let default = Policy::local("aileron-enclave", vec![enclave.digest()]).unwrap();
+    let err = host
+        .escrow("dev", b"secret-3", &scope(), &default, &verifier(&enclave))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Attestation(r) if r.check == aileron_attest::Check::Environment),
+        "{err}"
+    );
     let names: Vec<String> = host
         .escrows()
         .await
@@ -219,7 +231,7 @@ async fn a_host_that_swaps_the_enclave_key_gets_nothing_sealed_to_it() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Attestation(_)),
+        matches!(err, Error::BindingMismatch),
         "the binding no longer matches: {err}"
     );
     assert_eq!(
@@ -288,10 +300,7 @@ async fn after_the_signing_key_changes_escrows_are_lost_with_a_way_back_not_a_50
             database_url: Some(first.db.as_ref().unwrap().url.clone()),
             extra_env: [
                 enclave.host_env(),
-                vec![(
-                    "AILERON_JWT_SIGNING_KEY".into(),
-                    "a-rotated-signing-key-0123456789abcdef-987654".into(),
-                )],
+                vec![("AILERON_JWT_SIGNING_KEY".into(), ROTATED_SIGNING_KEY.into())],
             ]
             .concat(),
             ..Options::default()

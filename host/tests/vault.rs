@@ -453,20 +453,37 @@ async fn credential_input_is_checked_and_changes_nothing() {
         }
         body
     };
-    for (patch, why) in [
-        (json!({"name": "has space"}), "name"),
-        (json!({"name": ""}), "empty name"),
-        (json!({"kind": "cookie"}), "unknown kind"),
-        (json!({"allow": []}), "no rule"),
+    for (patch, why, expected) in [
+        (json!({"name": "has space"}), "name", "invalid_request"),
+        (json!({"name": ""}), "empty name", "invalid_request"),
+        (json!({"name": "."}), "dot", "invalid_request"),
+        (json!({"name": ".."}), "dot dot", "invalid_request"),
+        (json!({"kind": "cookie"}), "unknown kind", "invalid_request"),
+        (json!({"allow": []}), "no rule", "invalid_scope"),
         (
             json!({"allow": [{"methods": ["GET"], "url_prefix": "ftp://x.example/"}]}),
             "scheme",
+            "invalid_scope",
         ),
-        (json!({"secret": ""}), "empty secret"),
-        (json!({"kind": "header"}), "header kind without header"),
-        (json!({"kind": "basic"}), "basic without username"),
-        (json!({"max_uses": 0}), "zero uses"),
-        (json!({"unknown": true}), "unknown field"),
+        (json!({"secret": ""}), "empty secret", "invalid_request"),
+        (
+            json!({"secret": "a\r\nX-Evil: 1"}),
+            "CR LF",
+            "invalid_secret",
+        ),
+        (json!({"secret": "a\nb"}), "LF", "invalid_secret"),
+        (
+            json!({"kind": "header"}),
+            "header kind without header",
+            "invalid_request",
+        ),
+        (
+            json!({"kind": "basic"}),
+            "basic without username",
+            "invalid_request",
+        ),
+        (json!({"max_uses": 0}), "zero uses", "invalid_scope"),
+        (json!({"unknown": true}), "unknown field", "invalid_request"),
     ] {
         let (status, body) = call(
             &server,
@@ -476,8 +493,13 @@ async fn credential_input_is_checked_and_changes_nothing() {
             Some(with(patch)),
         )
         .await;
-        assert_eq!(status, 400, "{why}: {body}");
-        assert!(code(&body) == "invalid_request", "{why}: {body}");
+        assert_eq!(code(&body), expected, "{why}: {body}");
+        let want = if expected == "invalid_secret" {
+            422
+        } else {
+            400
+        };
+        assert_eq!(status, want, "{why}: {body}");
     }
     let (_, list) = call(&server, "GET", "/v1/credentials", &token, None).await;
     assert_eq!(list, json!([]), "nothing was stored");

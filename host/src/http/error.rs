@@ -26,57 +26,26 @@ pub struct ErrorDetail {
     pub request_id: Option<String>,
 }
 
-impl Error {
-    fn status(&self) -> StatusCode {
-        use Error::*;
-        match self {
-            InvalidRequest(_)
-            | InvalidEmail
-            | InvalidPassword
-            | InvalidCode
-            | CodeExpired
-            | CodeAttemptsExceeded
-            | OAuthStateMismatch
-            | OAuthEmailNotVerified
-            | OAuthFailed => StatusCode::BAD_REQUEST,
-            InvalidCredentials | Unauthenticated | TokenExpired | InvalidToken
-            | InvalidRefreshToken | RefreshTokenReused => StatusCode::UNAUTHORIZED,
-            EmailNotVerified | AccountSuspended | Forbidden | OriginNotAllowed => {
-                StatusCode::FORBIDDEN
-            }
-            NotFound | AuthDisabled | ProviderNotConfigured => StatusCode::NOT_FOUND,
-            LastSignInMethod => StatusCode::CONFLICT,
-            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            InvalidPassphrase(_) | CurrentPassphraseRequired => StatusCode::BAD_REQUEST,
-            WrongPassphrase | AgentNotAllowed => StatusCode::FORBIDDEN,
-            PassphraseNotSet | AlreadyExists(_) | EscrowLost(_) | TeeDisabled => {
-                StatusCode::CONFLICT
-            }
-            VaultLocked => StatusCode::LOCKED,
-            EnclaveUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Refused { status, .. } => {
-                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
-            }
-        }
-    }
-}
-
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let message = if let Error::Internal(detail) = &self {
+        let code = self.code();
+        let status =
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = match &self {
             // The detail is logged once, here; the client gets a generic message and the id.
-            tracing::error!(error = %detail, "internal error");
-            "internal error".to_owned()
-        } else {
-            self.to_string()
+            Error::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                "internal error".to_owned()
+            }
+            Error::EnclaveUnavailable(detail) => {
+                tracing::warn!(error = %detail, "enclave unavailable");
+                self.to_string()
+            }
+            _ => self.to_string(),
         };
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code().to_owned(),
+                code: code.as_str().to_owned(),
                 message,
                 request_id: REQUEST_ID.try_with(Clone::clone).ok(),
             },

@@ -10,14 +10,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::sensitive_headers::{
     SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer,
 };
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use self::ratelimit::RateLimiter;
@@ -52,6 +51,12 @@ pub struct AppInner {
     pub vault: crate::vault::service::Vault,
     /// The audit log.
     pub audit: crate::audit::Audit,
+    /// Signs admission tickets for the enclave.
+    pub admission: Arc<crate::admission::HostAdmission>,
+    /// Per-user quotas.
+    pub quotas: crate::config::Quotas,
+    /// Where brokered requests may go (credential scopes are checked against it).
+    pub destinations: aileron_broker::destination::Destinations,
 }
 
 impl std::ops::Deref for AppState {
@@ -76,14 +81,16 @@ pub fn app(state: AppState, limits: &Limits) -> Router {
         .merge(routes::escrows::router())
         .merge(routes::audit::router())
         .fallback(|| async { error_fallback() })
+        .method_not_allowed_fallback(|| async { crate::error::Error::MethodNotAllowed })
         .with_state(state)
         // Extractors (Json, Bytes) enforce this and answer with our 413 error body.
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(cors)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+        .layer(middleware::from_fn_with_state(
             limits.request_timeout,
+            deadline,
         ))
+        .layer(middleware::from_fn(refuse_nul_paths))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req
                 .headers()
@@ -102,6 +109,31 @@ pub fn app(state: AppState, limits: &Limits) -> Router {
 
 fn error_fallback() -> crate::error::Error {
     crate::error::Error::NotFound
+}
+
+/// A request that takes longer than the limit is answered `408 request_timeout` with our body.
+async fn deadline(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => axum::response::IntoResponse::into_response(crate::error::Error::RequestTimeout),
+    }
+}
+
+/// A NUL byte (raw or percent-encoded) has no place in a path and no database accepts it in
+/// text: refused before any handler runs.
+async fn refuse_nul_paths(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let decoded = percent_encoding::percent_decode_str(path).collect::<Vec<u8>>();
+    if decoded.contains(&0) {
+        return axum::response::IntoResponse::into_response(crate::error::Error::InvalidRequest(
+            "the path holds a NUL byte".into(),
+        ));
+    }
+    next.run(req).await
 }
 
 /// Gives every request a fresh id (a client-sent one is replaced: ids in our logs are ours),

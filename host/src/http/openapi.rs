@@ -42,6 +42,7 @@ use super::routes::{agents, audit, auth, escrows, health, oauth, tee, users, vau
         agents::revoke,
         escrows::attestation,
         escrows::register,
+        escrows::admission,
         escrows::list,
         escrows::status,
         escrows::remove,

@@ -107,22 +107,10 @@ impl std::fmt::Debug for HostKey {
 }
 
 impl HostKey {
-    /// HKDF-SHA256 of the signing key, for one purpose only (domain-separated by `info`).
+    /// The key for the escrow index, derived from the signing key.
     pub fn derive(signing_key: &[u8]) -> HostKey {
-        struct Len32;
-        impl ring::hkdf::KeyType for Len32 {
-            fn len(&self) -> usize {
-                32
-            }
-        }
-        let salt = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"aileron/host-key/v1");
-        let mut key = SecretBox::new(Box::new([0u8; 32]));
-        let info: [&[u8]; 1] = [b"escrow-index"];
-        // `expand` fails only for outputs longer than 255 blocks; 32 bytes is one block.
-        if let Ok(okm) = salt.extract(signing_key).expand(&info, Len32) {
-            let _ = okm.fill(secrecy::ExposeSecretMut::expose_secret_mut(&mut key));
-        }
-        HostKey(key)
+        let key = crate::keys::derive(signing_key, crate::keys::Purpose::EscrowIndex);
+        HostKey(SecretBox::new(Box::new(*key)))
     }
 
     /// Seals `plain`, bound to `context` (e.g. the escrow index row's ids).

@@ -5,8 +5,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aileron_sdk::wire::{self, AllowRule, Inject, Scope};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -36,6 +34,8 @@ pub struct Vault {
     pub host_key: HostKey,
     /// Escrow lifetime (`AILERON_ESCROW_TTL`).
     pub escrow_ttl: Duration,
+    destinations: aileron_broker::destination::Destinations,
+    max_credentials: u64,
 }
 
 /// How a credential is presented upstream.
@@ -129,6 +129,8 @@ impl Vault {
         session_ttl: Duration,
         escrow_ttl: Duration,
         signing_key: &[u8],
+        destinations: aileron_broker::destination::Destinations,
+        max_credentials: u64,
     ) -> Vault {
         Vault {
             db,
@@ -138,6 +140,8 @@ impl Vault {
             params: KdfParams::DEFAULT,
             host_key: HostKey::derive(signing_key),
             escrow_ttl,
+            destinations,
+            max_credentials,
         }
     }
 
@@ -228,16 +232,35 @@ impl Vault {
         check_name(&new.name)?;
         let scope = credential_scope(&new)?;
         // The scope is validated as the enclave will validate it at escrow time.
-        aileron_enclave::scope::ValidScope::parse(
+        aileron_broker::scope::ValidScope::parse(
             &self.escrow_scope(&scope, self.clock.now())?,
             time::OffsetDateTime::now_utc(),
             time::Duration::seconds(self.escrow_ttl_secs() + 60),
+            self.destinations,
         )
-        .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        if new.secret.expose_secret().is_empty() || new.secret.expose_secret().len() > 16 * 1024 {
+        .map_err(|e| Error::Refused {
+            code: aileron_sdk::wire::ErrorCode::InvalidScope,
+            message: e.to_string(),
+        })?;
+        let secret = new.secret.expose_secret().as_bytes();
+        if secret.is_empty() || secret.len() > 16 * 1024 {
             return Err(Error::InvalidRequest(
                 "secret: 1 to 16384 bytes required".into(),
             ));
+        }
+        if secret.iter().any(|b| b.is_ascii_control()) {
+            return Err(Error::Refused {
+                code: aileron_sdk::wire::ErrorCode::InvalidSecret,
+                message:
+                    "the secret has control characters (CR, LF…): it cannot be sent in a header"
+                        .into(),
+            });
+        }
+        let held = rows::credentials(&self.db.pool, user).await?.len() as u64;
+        if held >= self.max_credentials {
+            return Err(Error::QuotaExceeded(format!(
+                "you hold {held} credentials, the most this server allows (AILERON_MAX_CREDENTIALS_PER_USER); delete one first"
+            )));
         }
         let key = self.key(user)?;
         let id = uuid::Uuid::new_v4().to_string();
@@ -295,8 +318,8 @@ impl Vault {
         }
     }
 
-    /// The secret as it is injected (for `basic`, `base64(username:password)`), in zeroizing
-    /// memory. Needs the key of an unlocked vault.
+    /// The secret (for `basic`, the password: the broker builds the Basic value and redacts
+    /// the password in every form), in zeroizing memory. Needs the key of an unlocked vault.
     pub fn open_secret(
         &self,
         user: &UserId,
@@ -307,26 +330,14 @@ impl Vault {
             .ok_or(Error::Internal("credential ciphertext encoding".into()))?;
         let version =
             u32::try_from(row.version).map_err(|_| Error::Internal("credential version".into()))?;
-        let secret = key.open_secret(
+        Ok(key.open_secret(
             &sealed,
             &CredentialBinding {
                 owner: user.as_str(),
                 credential_id: &row.id,
                 version,
             },
-        )?;
-        let scope = stored_scope(row)?;
-        match scope.username {
-            Some(username) => {
-                let mut pair =
-                    Zeroizing::new(Vec::with_capacity(username.len() + 1 + secret.len()));
-                pair.extend_from_slice(username.as_bytes());
-                pair.push(b':');
-                pair.extend_from_slice(&secret);
-                Ok(Zeroizing::new(STANDARD.encode(&*pair).into_bytes()))
-            }
-            None => Ok(secret),
-        }
+        )?)
     }
 
     /// The escrow scope of a stored credential: its rules, expiring `AILERON_ESCROW_TTL` from
@@ -334,9 +345,11 @@ impl Vault {
     pub fn escrow_scope(&self, scope: &CredentialScope, now: i64) -> Result<Scope, Error> {
         let expires_at = time::OffsetDateTime::from_unix_timestamp(now + self.escrow_ttl_secs())
             .map_err(|e| Error::Internal(e.to_string()))?;
+        let mut inject = scope.inject.clone();
+        inject.username = scope.username.clone();
         Ok(Scope {
             allow: scope.allow.clone(),
-            inject: scope.inject.clone(),
+            inject,
             expires_at,
             max_uses: scope.max_uses,
         })
@@ -430,17 +443,19 @@ fn view(row: CredentialRow) -> Result<CredentialView, Error> {
     })
 }
 
-/// Names of credentials, escrows and agent tokens: 1 to 64 of `[A-Za-z0-9._-]`.
+/// Names of credentials, escrows and agent tokens: 1 to 64 of `[A-Za-z0-9._-]`, not only dots
+/// (`.` and `..` would read as path segments in URLs that carry the name).
 pub fn check_name(name: &str) -> Result<(), Error> {
     let ok = (1..=64).contains(&name.len())
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !name.bytes().all(|b| b == b'.');
     if ok {
         Ok(())
     } else {
         Err(Error::InvalidRequest(
-            "name: 1 to 64 letters, digits, '-', '_' or '.'".into(),
+            "name: 1 to 64 letters, digits, '-', '_' or '.', not only dots".into(),
         ))
     }
 }
@@ -454,7 +469,15 @@ fn credential_scope(new: &NewCredential) -> Result<CredentialScope, Error> {
             }
             let header = new.header.clone().unwrap_or_else(|| "Authorization".into());
             let format = "Bearer {secret}".into();
-            (Inject { header, format }, None)
+            let username = None;
+            (
+                Inject {
+                    header,
+                    format,
+                    username,
+                },
+                None,
+            )
         }
         Kind::Header => {
             let Some(header) = new.header.clone() else {
@@ -464,7 +487,15 @@ fn credential_scope(new: &NewCredential) -> Result<CredentialScope, Error> {
                 return bad("header credentials take no username");
             }
             let format = new.format.clone().unwrap_or_else(|| "{secret}".into());
-            (Inject { header, format }, None)
+            let username = None;
+            (
+                Inject {
+                    header,
+                    format,
+                    username,
+                },
+                None,
+            )
         }
         Kind::Basic => {
             let Some(username) = new.username.clone() else {
@@ -478,7 +509,12 @@ fn credential_scope(new: &NewCredential) -> Result<CredentialScope, Error> {
             }
             let header = new.header.clone().unwrap_or_else(|| "Authorization".into());
             let format = "Basic {secret}".into();
-            (Inject { header, format }, Some(username))
+            let inject = Inject {
+                header,
+                format,
+                username: None,
+            };
+            (inject, Some(username))
         }
     };
     Ok(CredentialScope {

@@ -113,6 +113,16 @@ impl Enclave {
             .env("AILERON_ENCLAVE_BIND", "127.0.0.1")
             .env("AILERON_ENCLAVE_PORT", self.port.to_string())
             .env("AILERON_LOCAL_CA_DIR", self.ca_dir())
+            // Tickets from a host with either test signing key are admitted.
+            .env(
+                "AILERON_ENCLAVE_ADMISSION_KEYS",
+                format!(
+                    "{},{}",
+                    super::admission_key(super::SIGNING_KEY),
+                    super::admission_key(super::ROTATED_SIGNING_KEY)
+                ),
+            )
+            .env(super::DANGEROUS, "true")
             .env("RUST_LOG", "debug")
             .stdout(std::fs::File::create(&out).expect("enclave stdout"))
             .stderr(std::fs::File::create(&err).expect("enclave stderr"))
@@ -144,13 +154,14 @@ impl Enclave {
         }
     }
 
-    /// The policy file a client uses to verify this enclave (local issuer, this binary).
+    /// The policy file a client uses to verify this enclave (local issuer, this binary, and the
+    /// development setting the enclave runs with).
     pub fn policy_file(&self) -> PathBuf {
         let path = self.dir.join("policy.toml");
         std::fs::write(
             &path,
             format!(
-                "audience = \"aileron-enclave\"\nimage_digests = [\"{}\"]\nhwmodels = [\"LOCAL_INSECURE\"]\nallow_debug = true\nissuer = \"https://aileron.local/attestation\"\n",
+                "audience = \"aileron-enclave\"\nimage_digests = [\"{}\"]\nhwmodels = [\"LOCAL_INSECURE\"]\nallow_debug = true\nissuer = \"https://aileron.local/attestation\"\nallow_dangerous_settings = true\n",
                 self.digest()
             ),
         )

@@ -20,6 +20,26 @@ use tokio::sync::oneshot;
 pub mod e2e;
 
 pub const SIGNING_KEY: &str = "test-signing-key-0123456789abcdef-0123456789";
+/// A second signing key, for the tests that rotate it.
+pub const ROTATED_SIGNING_KEY: &str = "a-rotated-signing-key-0123456789abcdef-987654";
+/// The development setting every test server starts with: the upstreams of these tests listen
+/// on loopback over plain http. Tests of the refusal turn it off.
+pub const DANGEROUS: &str = "AILERON_DANGEROUS_ALLOW_PRIVATE_UPSTREAMS";
+
+/// The public admission key a host with this signing key signs tickets with.
+pub fn admission_key(signing_key: &str) -> String {
+    let quotas = aileron_host::config::Quotas {
+        credentials: 1,
+        escrows: 1,
+    };
+    aileron_host::admission::HostAdmission::derive(
+        signing_key.as_bytes(),
+        "aileron-enclave",
+        quotas,
+    )
+    .unwrap()
+    .public_key()
+}
 pub const UI_ORIGIN: &str = "http://app.test.localhost";
 
 #[derive(Debug, Clone, Copy)]
@@ -252,6 +272,7 @@ impl TestServer {
                 "AILERON_AUTO_VERIFY_EMAIL".to_owned(),
                 opts.auto_verify.to_string(),
             ),
+            (DANGEROUS.to_owned(), "true".to_owned()),
         ];
         if let Some(url) = opts
             .database_url
@@ -270,9 +291,13 @@ impl TestServer {
             .expect("state");
         let app = aileron_host::router(state, &config);
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(aileron_host::serve(listener, app, async move {
-            let _ = stopped.await;
-        }));
+        let limits = config.limits.clone();
+        tokio::spawn(async move {
+            aileron_host::serve(listener, app, &limits, async move {
+                let _ = stopped.await;
+            })
+            .await
+        });
         TestServer {
             url: format!("http://{addr}"),
             clock,

@@ -98,14 +98,9 @@ fn email(raw: &str) -> Result<Email, Error> {
 }
 
 fn display_name(raw: Option<&str>) -> Result<Option<String>, Error> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(name) if name.chars().count() <= 100 && !name.chars().any(char::is_control) => {
-            Ok(Some(name.to_owned()))
-        }
-        Some(_) => Err(Error::InvalidRequest(
-            "display_name: at most 100 printable characters".into(),
-        )),
+    match raw {
+        None => Ok(None),
+        Some(raw) => crate::text::name(raw, "display_name", 100),
     }
 }
 

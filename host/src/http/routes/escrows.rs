@@ -6,7 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use secrecy::ExposeSecret as _;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::http::AppState;
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/tee/attestation", post(attestation))
         .route("/v1/escrows", post(register).get(list))
+        .route("/v1/escrows/admission", post(admission))
         .route("/v1/escrows/{name}", delete(remove))
         .route("/v1/escrows/{name}/requests", post(request))
         .route("/v1/escrows/{name}/status", get(status))
@@ -91,6 +93,33 @@ pub async fn attestation(
             aileron_sdk::Error::Invalid(m) => Error::InvalidRequest(m),
             other => Error::EnclaveUnavailable(other.to_string()),
         })
+}
+
+/// An admission ticket: lets the caller create escrows straight at this server's enclave.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Ticket {
+    /// Send it as the `Aileron-Admission` header of `POST /v1/escrows` at the enclave.
+    ticket: String,
+    /// Seconds it stays valid.
+    expires_in: i64,
+}
+
+/// Signs an admission ticket for the caller (their escrows count against their quota at the
+/// enclave). For clients that seal and escrow straight to the enclave, such as
+/// `aileron escrow put --direct`; escrows registered here need none.
+#[utoipa::path(post, path = "/v1/escrows/admission", tag = "escrows",
+    responses((status = 200, body = Ticket), (status = 401, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody)))]
+pub async fn admission(
+    State(state): State<AppState>,
+    who: AuthUser,
+) -> Result<Json<Ticket>, Error> {
+    state.tee.client().ok_or(Error::TeeDisabled)?;
+    let ticket = state.admission.for_user(&who.user_id)?;
+    Ok(Json(Ticket {
+        ticket: ticket.expose_secret().to_owned(),
+        expires_in: aileron_sdk::admission::TICKET_SECONDS,
+    }))
 }
 
 /// Registers, under a name, a credential the SDK sealed to the attested enclave. The host

@@ -36,13 +36,7 @@ pub struct PatchEnterprise {
 }
 
 fn name(raw: &str, field: &str) -> Result<Option<String>, Error> {
-    let name = raw.trim();
-    if name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(Error::InvalidRequest(format!(
-            "{field}: at most 100 printable characters"
-        )));
-    }
-    Ok((!name.is_empty()).then(|| name.to_owned()))
+    crate::text::name(raw, field, 100)
 }
 
 /// The signed-in user.
