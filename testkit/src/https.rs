@@ -19,7 +19,21 @@ pub async fn https_server<F>(answer: F) -> HttpsServer
 where
     F: Fn(&str, &str) -> (u16, String) + Send + Sync + 'static,
 {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    https_server_with(
+        rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap(),
+        answer,
+    )
+    .await
+}
+
+/// As [`https_server`], with a certificate and key the caller made (and so knows).
+pub async fn https_server_with<F>(
+    cert: rcgen::CertifiedKey<rcgen::KeyPair>,
+    answer: F,
+) -> HttpsServer
+where
+    F: Fn(&str, &str) -> (u16, String) + Send + Sync + 'static,
+{
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),

@@ -3,13 +3,15 @@
 //! published, never linked by production code.
 
 pub mod bins;
+pub mod enclave;
 pub mod https;
 pub mod launcher;
 pub mod tokens;
 pub mod upstream;
 
 pub use bins::workspace_binary;
-pub use https::{HttpsServer, https_server};
+pub use enclave::{FakeEnclave, Lie, fake_enclave};
+pub use https::{HttpsServer, https_server, https_server_with};
 pub use launcher::{LauncherRequest, StandInLauncher};
 pub use tokens::{ChainOptions, TestCa, b64url, google_shaped_claims, sign_hs256, test_digest};
 pub use upstream::{Recorded, Upstream};

@@ -42,9 +42,11 @@ impl Upstream {
         self.received.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
-    /// Starts one. Routes: `/echo…` echoes the `Authorization` header in the body, in
-    /// `x-echo` and base64-encoded in `x-echo-b64`; `/redirect?to=URL` answers 302 to URL;
-    /// `/big` sends 11 MiB; anything else `200 ok`.
+    /// Starts one. Routes: `/echo-gzip` echoes the `Authorization` header gzip-compressed when
+    /// the request accepts gzip (plain otherwise); `/always-gzip` answers gzip whatever was
+    /// asked; `/echo-json-b64` answers the base64 of a JSON document holding the header;
+    /// `/echo…` echoes the header in the body, in `x-echo` and base64-encoded in `x-echo-b64`;
+    /// `/redirect?to=URL` answers 302 to URL; `/big` sends 11 MiB; anything else `200 ok`.
     pub async fn start() -> Upstream {
         let received = Arc::new(Mutex::new(Vec::new()));
         let state = received.clone();
@@ -90,6 +92,23 @@ fn respond(uri: &Uri, headers: &HeaderMap) -> Response {
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
     let path = uri.path();
+    let accepts_gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .is_some_and(|v| String::from_utf8_lossy(v.as_bytes()).contains("gzip"));
+    if (path == "/echo-gzip" && accepts_gzip) || path == "/always-gzip" {
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_ENCODING, "gzip")],
+            gzip(format!("you sent: {auth}").as_bytes()),
+        )
+            .into_response();
+    }
+    if path == "/echo-json-b64" {
+        use base64::Engine as _;
+        let doc = serde_json::json!({"received": {"authorization": auth}}).to_string();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(doc.as_bytes());
+        return (StatusCode::OK, b64).into_response();
+    }
     if path.starts_with("/echo") {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::STANDARD.encode(auth.as_bytes());
@@ -111,4 +130,11 @@ fn respond(uri: &Uri, headers: &HeaderMap) -> Response {
         return (StatusCode::OK, vec![b'x'; 11 * 1024 * 1024]).into_response();
     }
     (StatusCode::OK, "ok").into_response()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
 }
