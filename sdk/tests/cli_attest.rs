@@ -161,3 +161,27 @@ fn policy_prints_a_production_policy_that_the_verifier_reads_back() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn output_into_a_closed_pipe_stops_quietly() {
+    use std::process::{Command as Process, Stdio};
+    let binary = assert_cmd::cargo::cargo_bin("aileron");
+    // The reader is gone before the first byte is written, as when `head` has exited.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = Process::new(binary)
+        .args([
+            "attest",
+            "inspect",
+            "--token",
+            &format!("{DATA}/oak_ctf_sha2_sample.jwt"),
+        ])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -72,7 +72,7 @@ pub(crate) fn run(cmd: AttestCommand) -> Result<(), Failure> {
             let projects = (!projects.is_empty()).then_some(projects);
             let policy = Policy::production(&audience, image_digests, projects)
                 .map_err(|e| Failure::Usage(e.to_string()))?;
-            print!(
+            out!(
                 "# Aileron attestation policy (production: debug refused, STABLE required).\n{}",
                 policy.to_toml()
             );
@@ -113,7 +113,7 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let nonces: Vec<&str> = args.nonces.iter().map(String::as_str).collect();
     match verifier.verify(&token, &policy, &nonces) {
         Ok(verified) => {
-            println!("{}", pretty(&verified.raw_claims()));
+            outln!("{}", pretty(&verified.raw_claims()));
             Ok(())
         }
         Err(rejection) => Err(Failure::Refused(format!("reject: {rejection}"))),
@@ -125,7 +125,7 @@ fn inspect(path: &Path) -> Result<(), Failure> {
     match aileron_attest::inspect(&token) {
         Ok(inspection) => {
             eprintln!("UNVERIFIED: decoded only; nothing in this output has been checked.");
-            println!("{}", pretty(&inspection));
+            outln!("{}", pretty(&inspection));
             Ok(())
         }
         Err(rejection) => Err(Failure::Refused(format!("reject: {rejection}"))),

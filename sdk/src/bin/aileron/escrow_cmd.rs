@@ -227,7 +227,7 @@ pub(crate) async fn run_request(args: RequestArgs) -> Result<(), Failure> {
     .map_err(refused)?;
     eprintln!("HTTP {}", response.status);
     let bytes = aileron_sdk::wire::from_b64u(&response.body).unwrap_or_default();
-    let _ = std::io::stdout().write_all(&bytes);
+    crate::out::write_bytes(&bytes);
     Ok(())
 }
 
@@ -292,7 +292,7 @@ async fn put(args: PutArgs) -> Result<(), Failure> {
         .out
         .unwrap_or_else(|| default_dir().join(format!("{}.json", escrow.escrow_id)));
     save(&path, &saved)?;
-    println!(
+    outln!(
         "{}",
         serde_json::json!({"escrow_id": escrow.escrow_id, "boot_id": escrow.boot_id,
             "expires_at": escrow.expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
@@ -306,7 +306,7 @@ fn usage(message: &str) -> Failure {
 }
 
 pub(crate) fn print_json<T: Serialize>(value: &T) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
     );

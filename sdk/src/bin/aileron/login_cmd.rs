@@ -31,7 +31,7 @@ pub(crate) async fn run(args: LoginArgs) -> Result<(), Failure> {
             }
             other => Failure::Refused(format!("error: {other}")),
         })?;
-    println!("{}", token.expose_secret());
+    outln!("{}", token.expose_secret());
     if std::io::stdout().is_terminal() {
         eprintln!("signed in; use it with: export AILERON_TOKEN=<the token above>");
     }

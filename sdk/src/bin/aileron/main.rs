@@ -7,11 +7,23 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// `println!` that stops quietly when standard output is closed (`aileron … | head -3`), where
+/// `println!` would panic with a backtrace.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::out::write(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!`, the same way.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::out::write(format_args!($($arg)*)) };
+}
+
 mod attest_cmd;
 mod escrow_cmd;
 mod host_cmd;
 mod input;
 mod login_cmd;
+mod out;
 
 #[derive(Parser)]
 #[command(
@@ -75,7 +87,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Refused(line)) => {
-            println!("{line}");
+            outln!("{line}");
             ExitCode::from(1)
         }
         Err(Failure::Usage(message)) => {
