@@ -152,9 +152,12 @@ pub const TOUCH_EVERY_SECS: i64 = 60;
 pub async fn authenticate(db: &Db, clock: &Clock, token: &str) -> Result<Agent, Error> {
     let hash = token_hash(&SecretString::from(token.to_owned()));
     let now = clock.now();
-    let row = agents::live(&db.pool, &hash, now)
+    let (row, suspended) = agents::live(&db.pool, &hash, now)
         .await?
         .ok_or(Error::InvalidToken)?;
+    if suspended {
+        return Err(Error::AccountSuspended);
+    }
     if row.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY_SECS) {
         let (db, id) = (db.clone(), row.id.clone());
         tokio::spawn(async move {

@@ -72,8 +72,7 @@ impl Audit {
         action: &str,
         detail: Value,
     ) -> Result<(), Error> {
-        let micros = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000)
-            .unwrap_or(i64::MAX - 1);
+        let micros = self.clock.now_micros();
         let mut prev = self.last_seq.load(Ordering::Relaxed);
         let seq = loop {
             let next = micros.max(prev + 1);

@@ -15,6 +15,13 @@ impl Clock {
         time::OffsetDateTime::now_utc().unix_timestamp() + self.offset.load(Ordering::Relaxed)
     }
 
+    /// The current time in Unix microseconds (the same clock, finer).
+    pub fn now_micros(&self) -> i64 {
+        let micros = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
+        let micros = i64::try_from(micros).unwrap_or(i64::MAX / 2);
+        micros.saturating_add(self.offset.load(Ordering::Relaxed).saturating_mul(1_000_000))
+    }
+
     /// Moves this clock forward (tests).
     pub fn advance(&self, secs: i64) {
         self.offset.fetch_add(secs, Ordering::Relaxed);

@@ -205,6 +205,8 @@ pub struct Limits {
     pub auth_per_account_per_minute: u32,
     /// Open connections at once (`AILERON_MAX_CONNECTIONS`).
     pub max_connections: usize,
+    /// How long a client may take to send a request's headers.
+    pub header_read_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -215,6 +217,7 @@ impl Default for Limits {
             auth_per_addr_per_minute: 30,
             auth_per_account_per_minute: 10,
             max_connections: 4096,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -20,12 +20,8 @@ pub enum Error {
     EmailNotVerified,
     #[error("the account is suspended")]
     AccountSuspended,
-    #[error("the verification code is wrong")]
+    #[error("the verification code is wrong, has expired or has had too many wrong tries; ask for a new one")]
     InvalidCode,
-    #[error("the verification code has expired; ask for a new one")]
-    CodeExpired,
-    #[error("too many wrong attempts; ask for a new code")]
-    CodeAttemptsExceeded,
     #[error("authentication required")]
     Unauthenticated,
     #[error("the access token has expired")]
@@ -106,8 +102,6 @@ impl Error {
             EmailNotVerified => ErrorCode::EmailNotVerified,
             AccountSuspended => ErrorCode::AccountSuspended,
             InvalidCode => ErrorCode::InvalidCode,
-            CodeExpired => ErrorCode::CodeExpired,
-            CodeAttemptsExceeded => ErrorCode::CodeAttemptsExceeded,
             Unauthenticated => ErrorCode::Unauthenticated,
             TokenExpired => ErrorCode::TokenExpired,
             InvalidToken => ErrorCode::InvalidToken,

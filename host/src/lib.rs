@@ -51,7 +51,7 @@ pub enum StartError {
     #[error("password hasher: {0}")]
     Hasher(#[from] auth::password::HashError),
     #[error("HTTP client: {0}")]
-    HttpClient(#[from] reqwest::Error),
+    HttpClient(String),
     #[error("OAuth provider: {0}")]
     OAuth(String),
     #[error(transparent)]
@@ -71,7 +71,7 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         // Without a database nothing is persistent, so a per-process key is enough.
         None => SigningKey::new(rand::random::<[u8; 32]>().to_vec()),
     };
-    let http = mail::http_client()?;
+    let http = mail::http_client().map_err(StartError::HttpClient)?;
     let oauth = oauth::Providers::new(config, http.clone(), key.expose())
         .map_err(|e| StartError::OAuth(e.to_string()))?;
     let auth = Auth {
@@ -196,7 +196,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests: at most
-/// `limits.max_connections` connections, each given 10 s to send its request headers.
+/// `limits.max_connections` connections, each given `limits.header_read_timeout` to send its
+/// request headers.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -205,6 +206,7 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let conn = aileron_enclave::serve::ConnLimits {
         max_connections: limits.max_connections,
+        header_read_timeout: limits.header_read_timeout,
         ..Default::default()
     };
     aileron_enclave::serve::serve(listener, None, app, conn, shutdown).await;

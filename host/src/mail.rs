@@ -79,19 +79,20 @@ impl Resend {
 }
 
 /// An HTTP client whose TLS is rustls with the ring provider and the webpki roots.
-pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+pub fn http_client() -> Result<reqwest::Client, String> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // A client without its TLS configuration would be no client at all: fail at start.
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth());
-    let builder = reqwest::Client::builder()
+        .map_err(|e| format!("TLS configuration: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none());
-    match tls {
-        Ok(tls) => builder.tls_backend_preconfigured(tls).build(),
-        // The ring provider supports the default versions; this branch is unreachable in practice.
-        Err(_) => builder.build(),
-    }
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_backend_preconfigured(tls)
+        .build()
+        .map_err(|e| e.to_string())
 }

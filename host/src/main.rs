@@ -1,13 +1,52 @@
-//! `aileron-server`: reads the environment, starts, serves until SIGTERM or Ctrl-C.
+//! `aileron-server`: reads the environment, starts, serves until SIGTERM or Ctrl-C. Two operator
+//! commands share the same environment: `admission-key` and `admin suspend|restore`.
 
 use std::process::ExitCode;
 
 use aileron_host::clock::Clock;
 use aileron_host::config::{Config, Database, RawConfig};
+use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
+
+/// The Aileron API server. Configured by the environment (docs/host.md).
+#[derive(Parser)]
+#[command(name = "aileron-server", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Print the public key of the admission tickets this server signs (derived from
+    /// AILERON_JWT_SIGNING_KEY): the enclave's AILERON_ENCLAVE_ADMISSION_KEYS.
+    AdmissionKey,
+    /// Operator actions on accounts (AILERON_DATABASE_URL).
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Suspend an account: every token it holds (access, refresh, agent) stops working now.
+    Suspend {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Restore a suspended account.
+    Restore {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+    },
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(
@@ -22,6 +61,68 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    match cli.command {
+        None | Some(Command::Serve) => serve(config).await,
+        Some(Command::AdmissionKey) => admission_key(&config),
+        Some(Command::Admin(admin)) => run_admin(&config, admin).await,
+    }
+}
+
+fn admission_key(config: &Config) -> ExitCode {
+    let Some(key) = &config.jwt_signing_key else {
+        eprintln!("aileron-server: AILERON_JWT_SIGNING_KEY is required to derive the admission key");
+        return ExitCode::from(2);
+    };
+    let audience = config.enclave_audience.as_deref().unwrap_or("aileron-enclave");
+    match aileron_host::admission::HostAdmission::derive(key.expose(), audience, config.quotas) {
+        Ok(admission) => {
+            println!("{}", admission.public_key());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("aileron-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_admin(config: &Config, admin: Admin) -> ExitCode {
+    if !config.database.auth_enabled() {
+        eprintln!("aileron-server: admin commands need AILERON_DATABASE_URL");
+        return ExitCode::from(2);
+    }
+    let (email, suspend) = match &admin {
+        Admin::Suspend { email } => (email, true),
+        Admin::Restore { email } => (email, false),
+    };
+    let Some(email) = aileron_host::auth::email::Email::parse(email) else {
+        eprintln!("aileron-server: {email:?} is not an email address");
+        return ExitCode::from(2);
+    };
+    let result = async {
+        let db = aileron_host::db::Db::connect(&config.database).await?;
+        db.migrate().await?;
+        aileron_host::db::users::set_suspended(&db.pool, email.as_str(), suspend).await
+    }
+    .await;
+    let done = if suspend { "suspended" } else { "restored" };
+    match result {
+        Ok(true) => {
+            println!("{done} {}", email.as_str());
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            eprintln!("aileron-server: no account with the address {}", email.as_str());
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("aileron-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,5 +1,6 @@
 //! GitHub sign-in against a local server speaking GitHub's OAuth and REST protocol.
 
+#[macro_use]
 mod common;
 
 use std::collections::HashMap;
@@ -174,19 +175,6 @@ async fn me(s: &TestServer, session: &str) -> Value {
         .await
         .unwrap();
     res.json().await.unwrap()
-}
-
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-    };
 }
 
 both_backends!(

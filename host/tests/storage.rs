@@ -125,6 +125,10 @@ async fn health_is_503_while_the_database_is_unreachable_and_recovers() {
         .await
     };
     assert_eq!(health().await.0, 200);
+    let session = s
+        .verified_account("outage@acme.test", "correct horse battery")
+        .await;
+    let access = session["access_token"].as_str().unwrap().to_owned();
     up.store(false, Ordering::SeqCst);
     // The answer is cached for a fraction of a second; poll until the outage shows.
     let mut seen = (0, serde_json::Value::Null);
@@ -138,6 +142,13 @@ async fn health_is_503_while_the_database_is_unreachable_and_recovers() {
     let (status, body) = seen;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["database"], "unreachable");
+    // An API request during the outage says so (503), not 500 `internal`.
+    let (status, body) = s.get_bearer("/v1/users/me", &access).await;
+    assert_eq!(
+        (status, common::code(&body)),
+        (503, "database_unavailable"),
+        "{body}"
+    );
     up.store(true, Ordering::SeqCst);
     let mut recovered = false;
     for _ in 0..50 {

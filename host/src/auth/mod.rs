@@ -84,7 +84,15 @@ impl Auth {
             secrecy::ExposeSecret::expose_secret(&code),
         );
         let now = self.clock.now();
-        codes::put(&self.db.pool, &user.id, &hash, now + CODE_TTL_SECS, now).await?;
+        codes::put(
+            &self.db.pool,
+            &user.id,
+            &hash,
+            now + CODE_TTL_SECS,
+            now,
+            CODE_TTL_SECS,
+        )
+        .await?;
         self.mailer.send_code(user.email.clone(), code);
         Ok(())
     }
@@ -97,7 +105,9 @@ impl Auth {
         }
     }
 
-    /// Checks a code; on success the email is verified and a session opened.
+    /// Checks a code; on success the email is verified and a session opened. Every failure
+    /// (unknown address, no pending code, wrong, expired, too many tries) is the same
+    /// `invalid_code`, so the answer does not tell which addresses have pending accounts.
     pub async fn verify_email(&self, email: Email, code: &str) -> Result<(User, Session), Error> {
         let user = users::by_email(&self.db.pool, email.as_str())
             .await?
@@ -106,19 +116,13 @@ impl Auth {
             .await?
             .ok_or(Error::InvalidCode)?;
         let now = self.clock.now();
-        if pending.attempts >= MAX_CODE_ATTEMPTS {
-            return Err(Error::CodeAttemptsExceeded);
-        }
-        if pending.expires_at <= now {
-            return Err(Error::CodeExpired);
+        if pending.attempts >= MAX_CODE_ATTEMPTS || pending.expires_at <= now {
+            return Err(Error::InvalidCode);
         }
         let presented = self.codes.hash(user.id.as_str(), code.trim());
         if !secret::same(&presented, &pending.code_hash) {
-            let attempts = codes::count_failure(&self.db.pool, &user.id).await?;
-            return Err(match attempts {
-                Some(n) if n >= MAX_CODE_ATTEMPTS => Error::CodeAttemptsExceeded,
-                _ => Error::InvalidCode,
-            });
+            codes::count_failure(&self.db.pool, &user.id).await?;
+            return Err(Error::InvalidCode);
         }
         let mut tx = self.db.pool.begin().await?;
         if !codes::consume(&mut *tx, &user.id, MAX_CODE_ATTEMPTS, now).await? {
@@ -166,17 +170,24 @@ impl Auth {
             now,
         )
         .await?;
-        self.session_with(user, refresh, now)
+        self.session_with(user, family, refresh, now)
     }
 
     /// A session around an already stored refresh token.
-    fn session_with(&self, user: &User, refresh: SecretString, now: i64) -> Result<Session, Error> {
+    fn session_with(
+        &self,
+        user: &User,
+        family: &FamilyId,
+        refresh: SecretString,
+        now: i64,
+    ) -> Result<Session, Error> {
         let access = self
             .keys
             .issue(
                 &user.id,
                 &user.enterprise_id,
                 user.role,
+                family,
                 now,
                 self.access_ttl,
             )
@@ -196,17 +207,35 @@ impl Auth {
         if self.db.backend == crate::db::Backend::Postgres {
             return self.refresh_in_one_statement(&hash, now).await;
         }
-        let Some((family, user_id)) = tokens::take_live(&self.db.pool, &hash, now).await? else {
+        // SQLite: rotation, the owner and the successor in one transaction. SQLite serialises
+        // writers, so a concurrent refresh of the same token waits for this commit and then finds
+        // the token rotated: the reuse it reports revokes the successor too.
+        let mut tx = self.db.pool.begin().await?;
+        let Some((family, user_id)) = tokens::take_live(&mut *tx, &hash, now).await? else {
+            drop(tx);
             return Err(self.refused_refresh(&hash, now).await?);
         };
-        let user = users::by_id(&self.db.pool, &user_id)
+        let user = users::by_id(&mut *tx, &user_id)
             .await?
             .ok_or(Error::InvalidRefreshToken)?;
         if let Err(e) = check_may_sign_in(&user) {
-            tokens::revoke_family(&self.db.pool, &family, now).await?;
+            tokens::revoke_family(&mut *tx, &family, now).await?;
+            tx.commit().await?;
             return Err(e);
         }
-        self.session_in_family(&user, &family).await
+        let refresh = secret::new_refresh_token();
+        let successor = secret::token_hash(&refresh);
+        tokens::insert(
+            &mut *tx,
+            &successor,
+            &family,
+            &user.id,
+            now + self.refresh_ttl,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.session_with(&user, &family, refresh, now)
     }
 
     /// The PostgreSQL path of [`Auth::refresh`]: rotation, successor and owner in one round trip.
@@ -224,7 +253,7 @@ impl Auth {
             tokens::revoke_family(&self.db.pool, &family, now).await?;
             return Err(e);
         }
-        self.session_with(&user, refresh, now)
+        self.session_with(&user, &family, refresh, now)
     }
 
     async fn refused_refresh(&self, hash: &str, now: i64) -> Result<Error, Error> {

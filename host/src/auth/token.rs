@@ -4,7 +4,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::config::SigningKey;
-use crate::ids::{EnterpriseId, Role, UserId};
+use crate::ids::{EnterpriseId, FamilyId, Role, UserId};
 
 /// The `aud` of every access token.
 pub const AUDIENCE: &str = "aileron-api";
@@ -20,8 +20,12 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub iat: i64,
+    pub nbf: i64,
     pub exp: i64,
     pub jti: String,
+    /// The session (refresh-token family) the token belongs to: when the session ends (logout,
+    /// reuse of a rotated refresh token), its access tokens end with it.
+    pub sid: String,
 }
 
 /// Why an access token was refused.
@@ -47,7 +51,8 @@ impl TokenKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECS;
         Self {
             encoding: EncodingKey::from_secret(key.expose()),
@@ -57,12 +62,13 @@ impl TokenKeys {
         }
     }
 
-    /// A signed token for a user, valid `ttl_secs` from `now`.
+    /// A signed token for a user's session, valid `ttl_secs` from `now`.
     pub fn issue(
         &self,
         user: &UserId,
         enterprise: &EnterpriseId,
         role: Role,
+        session: &FamilyId,
         now: i64,
         ttl_secs: i64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
@@ -73,8 +79,10 @@ impl TokenKeys {
             iss: self.issuer.clone(),
             aud: AUDIENCE.to_owned(),
             iat: now,
+            nbf: now,
             exp: now + ttl_secs,
             jti: uuid::Uuid::new_v4().to_string(),
+            sid: session.as_str().to_owned(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
@@ -114,14 +122,37 @@ mod tests {
     }
 
     fn claims(aud: &str, exp: i64) -> serde_json::Value {
-        serde_json::json!({"sub":"u1","ent_id":"e1","role":"owner","iss":"aileron","aud":aud,"iat":now(),"exp":exp,"jti":"j"})
+        serde_json::json!({"sub":"u1","ent_id":"e1","role":"owner","iss":"aileron","aud":aud,"iat":now(),"nbf":now(),"exp":exp,"jti":"j","sid":"s"})
+    }
+
+    fn session() -> FamilyId {
+        FamilyId("s1".into())
     }
 
     #[test]
     fn verify_accepts_a_token_it_issued() {
         let (u, e) = ids();
-        let t = keys().issue(&u, &e, Role::Owner, now(), 60).unwrap();
-        assert_eq!(keys().verify(&t).unwrap().sub, "u1");
+        let t = keys().issue(&u, &e, Role::Owner, &session(), now(), 60).unwrap();
+        let claims = keys().verify(&t).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("u1", "s1"));
+    }
+
+    #[test]
+    fn verify_rejects_a_token_not_yet_valid() {
+        let mut c = claims(AUDIENCE, now() + 600);
+        c["nbf"] = (now() + 300).into();
+        let t = forge("", c, Algorithm::HS256, &[7; 32]);
+        assert!(matches!(keys().verify(&t), Err(TokenError::Invalid)));
+    }
+
+    #[test]
+    fn verify_rejects_a_token_without_nbf_or_sid() {
+        for missing in ["nbf", "sid"] {
+            let mut c = claims(AUDIENCE, now() + 60);
+            c.as_object_mut().unwrap().remove(missing);
+            let t = forge("", c, Algorithm::HS256, &[7; 32]);
+            assert!(matches!(keys().verify(&t), Err(TokenError::Invalid)), "{missing}");
+        }
     }
 
     #[test]

@@ -60,22 +60,28 @@ pub async fn insert<'c>(
     Ok(())
 }
 
-/// The live token with this hash (a read: most requests write nothing here).
+/// The live token with this hash and whether its owner is suspended (a read: most requests
+/// write nothing here).
 pub async fn live<'c>(
     ex: impl Exec<'c>,
     token_hash: &str,
     now: i64,
-) -> Result<Option<AgentTokenRow>, DbError> {
+) -> Result<Option<(AgentTokenRow, bool)>, DbError> {
     let row = sqlx::query(concat!(
         "SELECT ",
         agent_columns!(),
+        ", (SELECT status FROM users WHERE users.id = agent_tokens.user_id) AS owner_status",
         " FROM agent_tokens WHERE token_hash = $1 AND expires_at > $2"
     ))
     .bind(token_hash)
     .bind(now)
     .fetch_optional(ex)
     .await?;
-    row.map(agent).transpose()
+    row.map(|r| {
+        let status: String = r.try_get("owner_status")?;
+        Ok((agent(r)?, status == "suspended"))
+    })
+    .transpose()
 }
 
 /// Records a use (the caller throttles how often).

@@ -13,24 +13,31 @@ pub struct PendingCode {
     pub expires_at: i64,
 }
 
-/// Replaces the user's pending code.
+/// Replaces the user's pending code. Wrong attempts are kept across a resend until `window`
+/// seconds have passed since the first code of the window: asking for a new code does not buy
+/// new guesses.
 pub async fn put<'c>(
     ex: impl Exec<'c>,
     user: &UserId,
     code_hash: &str,
     expires_at: i64,
     now: i64,
+    window: i64,
 ) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO email_verifications (user_id, code_hash, attempts, expires_at, created_at) \
          VALUES ($1, $2, 0, $3, $4) ON CONFLICT (user_id) DO UPDATE SET \
-         code_hash = excluded.code_hash, attempts = 0, expires_at = excluded.expires_at, \
-         created_at = excluded.created_at",
+         code_hash = excluded.code_hash, expires_at = excluded.expires_at, \
+         attempts = CASE WHEN email_verifications.created_at > $5 \
+           THEN email_verifications.attempts ELSE 0 END, \
+         created_at = CASE WHEN email_verifications.created_at > $5 \
+           THEN email_verifications.created_at ELSE excluded.created_at END",
     )
     .bind(user.as_str())
     .bind(code_hash)
     .bind(expires_at)
     .bind(now)
+    .bind(now - window)
     .execute(ex)
     .await?;
     Ok(())

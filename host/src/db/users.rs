@@ -6,8 +6,8 @@ use sqlx::any::AnyRow;
 use super::{DbError, Exec, flag};
 use crate::ids::{EnterpriseId, Role, UserId};
 
-/// A stored user.
-#[derive(Debug, Clone)]
+/// A stored user. Its `Debug` never prints the password hash.
+#[derive(Clone)]
 pub struct User {
     pub id: UserId,
     pub enterprise_id: EnterpriseId,
@@ -18,6 +18,20 @@ pub struct User {
     pub display_name: Option<String>,
     pub role: Role,
     pub suspended: bool,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("enterprise_id", &self.enterprise_id)
+            .field("email", &self.email)
+            .field("email_verified", &self.email_verified)
+            .field("has_password", &self.password_hash.is_some())
+            .field("role", &self.role)
+            .field("suspended", &self.suspended)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A stored enterprise.
@@ -69,6 +83,54 @@ pub async fn by_email<'c>(ex: impl Exec<'c>, email: &str) -> Result<Option<User>
         .fetch_optional(ex)
         .await?;
     row.as_ref().map(user_from).transpose()
+}
+
+/// What an access token's use needs to know now: whether its user is suspended, and whether
+/// its session (refresh-token family) is still live. `None` when the user no longer exists.
+pub async fn session_state<'c>(
+    ex: impl Exec<'c>,
+    user: &UserId,
+    session: &str,
+) -> Result<Option<SessionState>, DbError> {
+    let row = sqlx::query(
+        "SELECT u.status, (SELECT COUNT(*) FROM refresh_tokens r WHERE r.family_id = $2 \
+         AND r.user_id = u.id AND r.revoked_at IS NULL) AS live FROM users u WHERE u.id = $1",
+    )
+    .bind(user.as_str())
+    .bind(session)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| {
+        let status: String = r.try_get("status")?;
+        let live: i64 = r.try_get("live")?;
+        Ok(SessionState {
+            suspended: status == "suspended",
+            live: live > 0,
+        })
+    })
+    .transpose()
+}
+
+/// See [`session_state`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionState {
+    pub suspended: bool,
+    pub live: bool,
+}
+
+/// Suspends (`true`) or restores an account by email; false when no such account.
+pub async fn set_suspended<'c>(
+    ex: impl Exec<'c>,
+    email: &str,
+    suspended: bool,
+) -> Result<bool, DbError> {
+    let status = if suspended { "suspended" } else { "active" };
+    let done = sqlx::query("UPDATE users SET status = $2 WHERE email = $1")
+        .bind(email)
+        .bind(status)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The user with this id.
@@ -255,4 +317,26 @@ pub async fn claim_unverified<'c>(ex: impl Exec<'c>, id: &UserId) -> Result<(), 
         .execute(ex)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_never_prints_its_password_hash() {
+        let user = User {
+            id: UserId("u1".into()),
+            enterprise_id: EnterpriseId("e1".into()),
+            email: "a@example.com".into(),
+            email_verified: true,
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+            display_name: None,
+            role: Role::Owner,
+            suspended: false,
+        };
+        let printed = format!("{user:?}");
+        assert!(printed.contains("a@example.com"), "{printed}");
+        assert!(!printed.contains("argon2id"), "{printed}");
+    }
 }

@@ -107,8 +107,20 @@ impl FromRequestParts<AppState> for AuthUser {
             TokenError::Expired => Error::TokenExpired,
             TokenError::Invalid => Error::InvalidToken,
         })?;
+        // The token's signature is not enough: its session must still be live (logout and
+        // refresh-token reuse end it) and its user not suspended.
+        let user_id = UserId(claims.sub);
+        let session = crate::db::users::session_state(&state.db.pool, &user_id, &claims.sid)
+            .await?
+            .ok_or(Error::InvalidToken)?;
+        if session.suspended {
+            return Err(Error::AccountSuspended);
+        }
+        if !session.live {
+            return Err(Error::InvalidToken);
+        }
         Ok(AuthUser {
-            user_id: UserId(claims.sub),
+            user_id,
             enterprise_id: EnterpriseId(claims.ent_id),
         })
     }

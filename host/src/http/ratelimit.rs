@@ -12,6 +12,8 @@ use crate::error::Error;
 
 const WINDOW_SECS: i64 = 60;
 const MAX_KEYS: usize = 100_000;
+/// An account's sign-in ceiling over all addresses, as a multiple of its per-address budget.
+const SIGN_IN_CEILING_FACTOR: u32 = 10;
 
 /// (endpoint, subject) → (window start, count).
 type Windows = HashMap<(&'static str, String), (i64, u32)>;
@@ -51,6 +53,28 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// Counts one sign-in attempt (login) by `addr` for `account`. The account's budget is kept
+    /// per address, so a stranger guessing from elsewhere cannot lock the owner out; a ceiling
+    /// of ten times that budget per account, over all addresses, still bounds guessing spread
+    /// over many addresses.
+    pub fn check_sign_in(
+        &self,
+        endpoint: &'static str,
+        addr: Option<IpAddr>,
+        account: &str,
+        now: i64,
+    ) -> Result<(), Error> {
+        match addr {
+            Some(addr) => {
+                self.hit(endpoint, format!("ip:{addr}"), self.per_addr, now)?;
+                self.hit(endpoint, format!("acct:{account}@{addr}"), self.per_account, now)?;
+                let ceiling = self.per_account.saturating_mul(SIGN_IN_CEILING_FACTOR);
+                self.hit(endpoint, format!("acct:{account}"), ceiling, now)
+            }
+            None => self.hit(endpoint, format!("acct:{account}"), self.per_account, now),
+        }
+    }
+
     fn hit(&self, endpoint: &'static str, key: String, limit: u32, now: i64) -> Result<(), Error> {
         let window = now - now.rem_euclid(WINDOW_SECS);
         // A poisoned lock only means another request panicked mid-update; the counters are still usable.
@@ -68,5 +92,38 @@ impl RateLimiter {
         } else {
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stranger_exhausting_an_account_from_one_address_does_not_lock_out_another_address() {
+        let limiter = RateLimiter::new(1000, 3);
+        let (stranger, owner) = (Some("203.0.113.9".parse().unwrap()), Some("198.51.100.7".parse().unwrap()));
+        for _ in 0..3 {
+            limiter.check_sign_in("login", stranger, "a@example.com", 60).unwrap();
+        }
+        assert!(matches!(
+            limiter.check_sign_in("login", stranger, "a@example.com", 60),
+            Err(Error::RateLimited)
+        ));
+        limiter.check_sign_in("login", owner, "a@example.com", 60).unwrap();
+    }
+
+    #[test]
+    fn guessing_spread_over_many_addresses_meets_the_account_ceiling() {
+        let limiter = RateLimiter::new(1000, 1);
+        for i in 0..10 {
+            let addr = Some(format!("203.0.113.{i}").parse().unwrap());
+            limiter.check_sign_in("login", addr, "a@example.com", 60).unwrap();
+        }
+        let another = Some("203.0.113.200".parse().unwrap());
+        assert!(matches!(
+            limiter.check_sign_in("login", another, "a@example.com", 60),
+            Err(Error::RateLimited)
+        ));
     }
 }

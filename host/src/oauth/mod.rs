@@ -25,10 +25,19 @@ use url::Url;
 use crate::config::{Config, OAuthClient};
 use crate::error::Error;
 
-/// The `id_token` an OpenID token response carries.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// The `id_token` an OpenID token response carries. Its `Debug` never prints the token.
+#[derive(Clone, Default, Serialize, Deserialize)]
 pub struct IdTokenField {
     pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for IdTokenField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = self.id_token.as_ref().map(|_| "[REDACTED]");
+        f.debug_struct("IdTokenField")
+            .field("id_token", &shown)
+            .finish()
+    }
 }
 impl ExtraTokenFields for IdTokenField {}
 

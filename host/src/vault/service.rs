@@ -232,9 +232,11 @@ impl Vault {
         check_name(&new.name)?;
         let scope = credential_scope(&new)?;
         // The scope is validated as the enclave will validate it at escrow time.
+        let now = time::OffsetDateTime::from_unix_timestamp(self.clock.now())
+            .map_err(|e| Error::Internal(e.to_string()))?;
         aileron_broker::scope::ValidScope::parse(
             &self.escrow_scope(&scope, self.clock.now())?,
-            time::OffsetDateTime::now_utc(),
+            now,
             time::Duration::seconds(self.escrow_ttl_secs() + 60),
             self.destinations,
         )

@@ -19,6 +19,20 @@ use tokio::sync::oneshot;
 
 pub mod e2e;
 
+/// Runs each named async test (`async fn name(b: Backend)`) against PostgreSQL and SQLite.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Postgres).await })*
+        }
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Sqlite).await })*
+        }
+    };
+}
+
 pub const SIGNING_KEY: &str = "test-signing-key-0123456789abcdef-0123456789";
 /// A second signing key, for the tests that rotate it.
 pub const ROTATED_SIGNING_KEY: &str = "a-rotated-signing-key-0123456789abcdef-987654";
@@ -226,6 +240,8 @@ pub struct Options {
     pub extra_env: Vec<(String, String)>,
     /// Listen on this loopback port instead of a fresh one.
     pub port: Option<u16>,
+    /// Overrides of the fixed limits (timeouts, connections).
+    pub limits: Option<aileron_host::config::Limits>,
 }
 
 impl Default for Options {
@@ -238,6 +254,7 @@ impl Default for Options {
             database_url: None,
             extra_env: Vec::new(),
             port: None,
+            limits: None,
         }
     }
 }
@@ -283,6 +300,9 @@ impl TestServer {
         }
         vars.extend(opts.extra_env.iter().cloned());
         let mut config = Config::try_from(RawConfig::from_pairs(vars)).expect("config");
+        if let Some(limits) = opts.limits.clone() {
+            config.limits = limits;
+        }
         config.limits.auth_per_addr_per_minute = opts.per_addr;
         config.limits.auth_per_account_per_minute = opts.per_account;
         let clock = Clock::default();

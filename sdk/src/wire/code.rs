@@ -63,9 +63,7 @@ codes! {
     InvalidCredentials = "invalid_credentials", 401, "Email or password is wrong.";
     EmailNotVerified = "email_not_verified", 403, "The email address is not verified yet.";
     AccountSuspended = "account_suspended", 403, "The account is suspended by an operator.";
-    InvalidCode = "invalid_code", 400, "The verification code is wrong.";
-    CodeExpired = "code_expired", 400, "The verification code has expired; ask for a new one.";
-    CodeAttemptsExceeded = "code_attempts_exceeded", 400, "Too many wrong codes; ask for a new one.";
+    InvalidCode = "invalid_code", 400, "The verification code is wrong, expired or tried too often (not told apart); ask for a new one.";
     Unauthenticated = "unauthenticated", 401, "No access token, cookie or agent token was presented.";
     TokenExpired = "token_expired", 401, "The access token has expired; refresh it.";
     InvalidToken = "invalid_token", 401, "The access or agent token is not valid (or was revoked).";

@@ -178,7 +178,7 @@ pub async fn verify_email(
     let email = email(&req.email)?;
     state
         .limiter
-        .check("verify", addr, Some(email.as_str()), state.auth.clock.now())?;
+        .check_sign_in("verify", addr, email.as_str(), state.auth.clock.now())?;
     let (user, session) = state.auth.verify_email(email, &req.code).await?;
     state.audit.login(&user.id, "email_verification").await?;
     Ok(session_response(&state, session, req.delivery))
@@ -214,7 +214,7 @@ pub async fn login(
     let email = email(&req.email)?;
     state
         .limiter
-        .check("login", addr, Some(email.as_str()), state.auth.clock.now())?;
+        .check_sign_in("login", addr, email.as_str(), state.auth.clock.now())?;
     let (user, session) = state.auth.login(email, req.password).await?;
     state.audit.login(&user.id, "password").await?;
     Ok(session_response(&state, session, req.delivery))
