@@ -1,4 +1,5 @@
 //! `aileron-enclave`: configuration from the environment (see docs/enclave.md), then serve.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use std::process::ExitCode;
 

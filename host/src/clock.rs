@@ -19,7 +19,11 @@ impl Clock {
     pub fn now_micros(&self) -> i64 {
         let micros = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
         let micros = i64::try_from(micros).unwrap_or(i64::MAX / 2);
-        micros.saturating_add(self.offset.load(Ordering::Relaxed).saturating_mul(1_000_000))
+        micros.saturating_add(
+            self.offset
+                .load(Ordering::Relaxed)
+                .saturating_mul(1_000_000),
+        )
     }
 
     /// Moves this clock forward (tests).

@@ -20,7 +20,9 @@ pub enum Error {
     EmailNotVerified,
     #[error("the account is suspended")]
     AccountSuspended,
-    #[error("the verification code is wrong, has expired or has had too many wrong tries; ask for a new one")]
+    #[error(
+        "the verification code is wrong, has expired or has had too many wrong tries; ask for a new one"
+    )]
     InvalidCode,
     #[error("authentication required")]
     Unauthenticated,

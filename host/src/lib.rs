@@ -3,6 +3,7 @@
 //! Configuration comes from the environment ([`config`]), data from PostgreSQL or SQLite
 //! ([`db`]), sign-in from [`auth`]; [`http`] maps it all to routes. [`serve`] runs the server
 //! until its shutdown future resolves.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod accounts;
 pub mod admission;

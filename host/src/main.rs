@@ -1,5 +1,6 @@
 //! `aileron-server`: reads the environment, starts, serves until SIGTERM or Ctrl-C. Two operator
 //! commands share the same environment: `admission-key` and `admin suspend|restore`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use std::process::ExitCode;
 
@@ -70,10 +71,15 @@ async fn main() -> ExitCode {
 
 fn admission_key(config: &Config) -> ExitCode {
     let Some(key) = &config.jwt_signing_key else {
-        eprintln!("aileron-server: AILERON_JWT_SIGNING_KEY is required to derive the admission key");
+        eprintln!(
+            "aileron-server: AILERON_JWT_SIGNING_KEY is required to derive the admission key"
+        );
         return ExitCode::from(2);
     };
-    let audience = config.enclave_audience.as_deref().unwrap_or("aileron-enclave");
+    let audience = config
+        .enclave_audience
+        .as_deref()
+        .unwrap_or("aileron-enclave");
     match aileron_host::admission::HostAdmission::derive(key.expose(), audience, config.quotas) {
         Ok(admission) => {
             println!("{}", admission.public_key());
@@ -112,7 +118,10 @@ async fn run_admin(config: &Config, admin: Admin) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(false) => {
-            eprintln!("aileron-server: no account with the address {}", email.as_str());
+            eprintln!(
+                "aileron-server: no account with the address {}",
+                email.as_str()
+            );
             ExitCode::FAILURE
         }
         Err(e) => {

@@ -73,14 +73,23 @@ async fn a_suspended_account_is_refused_with_every_token_kind_until_restored(b: 
     let agent = created["token"].as_str().unwrap().to_owned();
 
     let out = admin(&s, &["suspend", "--email", "sus@acme.test"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let suspended = |(status, body): (u16, Value)| {
         assert_eq!((status, code(&body)), (403, "account_suspended"), "{body}");
     };
     suspended(s.get_bearer("/v1/users/me", &access).await);
     suspended(
-        s.call("POST", "/v1/agent-tokens", &access, Some(json!({"name": "another"})))
-            .await,
+        s.call(
+            "POST",
+            "/v1/agent-tokens",
+            &access,
+            Some(json!({"name": "another"})),
+        )
+        .await,
     );
     suspended(
         s.call(
@@ -91,7 +100,10 @@ async fn a_suspended_account_is_refused_with_every_token_kind_until_restored(b: 
         )
         .await,
     );
-    suspended(s.post("/auth/refresh", json!({"refresh_token": refresh})).await);
+    suspended(
+        s.post("/auth/refresh", json!({"refresh_token": refresh}))
+            .await,
+    );
     let (status, body) = s
         .post(
             "/auth/login",
@@ -101,7 +113,11 @@ async fn a_suspended_account_is_refused_with_every_token_kind_until_restored(b: 
     assert_eq!((status, code(&body)), (403, "account_suspended"));
 
     let out = admin(&s, &["restore", "--email", "sus@acme.test"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (status, body) = s
         .post(
             "/auth/login",
@@ -198,8 +214,10 @@ async fn a_refresh_race_never_leaves_a_successor_alive(b: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_keep_their_json_body_and_status() {
-    let mut limits = aileron_host::config::Limits::default();
-    limits.request_timeout = Duration::from_millis(500);
+    let limits = aileron_host::config::Limits {
+        request_timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
     let s = TestServer::start_with(
         Backend::Sqlite,
         Options {
@@ -212,7 +230,11 @@ async fn errors_keep_their_json_body_and_status() {
     assert_eq!((status, code(&body)), (405, "method_not_allowed"), "{body}");
     for path in ["/v1/credentials/a%00b", "/v1/escrows/x%00/status"] {
         let (status, body) = s.call("GET", path, "", None).await;
-        assert_eq!((status, code(&body)), (400, "invalid_request"), "{path}: {body}");
+        assert_eq!(
+            (status, code(&body)),
+            (400, "invalid_request"),
+            "{path}: {body}"
+        );
     }
     // A body that never arrives: the request times out with our 408 body.
     let addr = s.url.trim_start_matches("http://").to_owned();
@@ -235,9 +257,11 @@ async fn errors_keep_their_json_body_and_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_headers_and_extra_connections_are_cut_off() {
-    let mut limits = aileron_host::config::Limits::default();
-    limits.max_connections = 2;
-    limits.header_read_timeout = Duration::from_millis(500);
+    let limits = aileron_host::config::Limits {
+        max_connections: 2,
+        header_read_timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
     let s = TestServer::start_with(
         Backend::Sqlite,
         Options {
@@ -264,7 +288,8 @@ async fn slow_headers_and_extra_connections_are_cut_off() {
         let slow: Vec<std::net::TcpStream> = (0..2)
             .map(|_| {
                 let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
-                tcp.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n").unwrap();
+                tcp.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
+                    .unwrap();
                 tcp
             })
             .collect();

@@ -151,7 +151,11 @@ async fn five_wrong_codes_void_the_code(b: Backend) {
             json!({"email": "v@acme.test", "code": good}),
         )
         .await;
-    assert_eq!((status, code(&body)), (400, "invalid_code"), "the code is void");
+    assert_eq!(
+        (status, code(&body)),
+        (400, "invalid_code"),
+        "the code is void"
+    );
     // A resend does not buy new guesses: the new code is void too, until the window passes.
     s.post("/auth/resend-verification", json!({"email": "v@acme.test"}))
         .await;

@@ -8,6 +8,7 @@
 //!
 //! Nothing is sent to an enclave before its token verified against the caller's policy with the
 //! caller's fresh nonce and the binding of the enclave's boot, HPKE key and TLS key.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 
 pub mod admission;

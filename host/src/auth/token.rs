@@ -132,7 +132,9 @@ mod tests {
     #[test]
     fn verify_accepts_a_token_it_issued() {
         let (u, e) = ids();
-        let t = keys().issue(&u, &e, Role::Owner, &session(), now(), 60).unwrap();
+        let t = keys()
+            .issue(&u, &e, Role::Owner, &session(), now(), 60)
+            .unwrap();
         let claims = keys().verify(&t).unwrap();
         assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("u1", "s1"));
     }
@@ -151,7 +153,10 @@ mod tests {
             let mut c = claims(AUDIENCE, now() + 60);
             c.as_object_mut().unwrap().remove(missing);
             let t = forge("", c, Algorithm::HS256, &[7; 32]);
-            assert!(matches!(keys().verify(&t), Err(TokenError::Invalid)), "{missing}");
+            assert!(
+                matches!(keys().verify(&t), Err(TokenError::Invalid)),
+                "{missing}"
+            );
         }
     }
 

@@ -67,7 +67,12 @@ impl RateLimiter {
         match addr {
             Some(addr) => {
                 self.hit(endpoint, format!("ip:{addr}"), self.per_addr, now)?;
-                self.hit(endpoint, format!("acct:{account}@{addr}"), self.per_account, now)?;
+                self.hit(
+                    endpoint,
+                    format!("acct:{account}@{addr}"),
+                    self.per_account,
+                    now,
+                )?;
                 let ceiling = self.per_account.saturating_mul(SIGN_IN_CEILING_FACTOR);
                 self.hit(endpoint, format!("acct:{account}"), ceiling, now)
             }
@@ -102,15 +107,22 @@ mod tests {
     #[test]
     fn a_stranger_exhausting_an_account_from_one_address_does_not_lock_out_another_address() {
         let limiter = RateLimiter::new(1000, 3);
-        let (stranger, owner) = (Some("203.0.113.9".parse().unwrap()), Some("198.51.100.7".parse().unwrap()));
+        let (stranger, owner) = (
+            Some("203.0.113.9".parse().unwrap()),
+            Some("198.51.100.7".parse().unwrap()),
+        );
         for _ in 0..3 {
-            limiter.check_sign_in("login", stranger, "a@example.com", 60).unwrap();
+            limiter
+                .check_sign_in("login", stranger, "a@example.com", 60)
+                .unwrap();
         }
         assert!(matches!(
             limiter.check_sign_in("login", stranger, "a@example.com", 60),
             Err(Error::RateLimited)
         ));
-        limiter.check_sign_in("login", owner, "a@example.com", 60).unwrap();
+        limiter
+            .check_sign_in("login", owner, "a@example.com", 60)
+            .unwrap();
     }
 
     #[test]
@@ -118,7 +130,9 @@ mod tests {
         let limiter = RateLimiter::new(1000, 1);
         for i in 0..10 {
             let addr = Some(format!("203.0.113.{i}").parse().unwrap());
-            limiter.check_sign_in("login", addr, "a@example.com", 60).unwrap();
+            limiter
+                .check_sign_in("login", addr, "a@example.com", 60)
+                .unwrap();
         }
         let another = Some("203.0.113.200".parse().unwrap());
         assert!(matches!(

@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 pub mod e2e;
 
 /// Runs each named async test (`async fn name(b: Backend)`) against PostgreSQL and SQLite.
+#[allow(unused_macros)]
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod postgres {

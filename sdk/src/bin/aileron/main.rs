@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success, 1 a verification or request was refused (one line says why),
 //! 2 a usage error (bad flags, unreadable files, an invalid policy).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use std::process::ExitCode;
 
