@@ -795,3 +795,37 @@ async fn the_audit_log_pages_newest_first() {
     assert_eq!((status, code(&body)), (400, "invalid_request"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn without_the_development_setting_a_credential_cannot_name_a_private_destination() {
+    let server = TestServer::start_with(
+        Backend::Postgres,
+        Options {
+            extra_env: vec![(common::DANGEROUS.into(), "false".into())],
+            ..Options::default()
+        },
+    )
+    .await;
+    let metadata = Upstream::start().await;
+    let token = unlocked(&server, "private@example.com").await;
+    for prefix in [
+        metadata.url("/"),
+        format!("https://{}/", metadata.addr.unwrap()),
+        "https://169.254.169.254/computeMetadata/".to_owned(),
+        "https://metadata.google.internal/".to_owned(),
+        "https://[::ffff:127.0.0.1]/".to_owned(),
+    ] {
+        let mut body = bearer("meta", &metadata);
+        body["allow"] = json!([{"methods": ["GET"], "url_prefix": prefix}]);
+        let (status, answer) = call(&server, "POST", "/v1/credentials", &token, Some(body)).await;
+        assert_eq!(
+            (status, code(&answer)),
+            (400, "invalid_scope"),
+            "{prefix}: {answer}"
+        );
+    }
+    let (_, list) = call(&server, "GET", "/v1/credentials", &token, None).await;
+    assert_eq!(list, json!([]));
+    assert!(metadata.seen.lock().unwrap().is_empty());
+    server.stop().await;
+}

@@ -125,7 +125,7 @@ impl Client {
             .ticket_header(request)
             .send()
             .await
-            .map_err(|e| Error::Transport(e.to_string()))?;
+            .map_err(|e| Error::Transport(crate::error::transport(e)))?;
         let answer: AttestationResponse = read_json(response).await?;
         let bound =
             crate::attestation::verify(&answer, &nonce, &self.policy, &self.verifier).await?;
@@ -220,7 +220,7 @@ impl Client {
             .json(body)
             .send()
             .await
-            .map_err(|e| Error::Transport(e.to_string()))?;
+            .map_err(|e| Error::Transport(crate::error::transport(e)))?;
         let created: EscrowCreated = read_json(response).await?;
         Ok(Escrow {
             escrow_id: created.escrow_id,
@@ -253,7 +253,7 @@ impl Client {
             Ok(response) => response,
             Err(_) => send(self.attest().await?.http.clone())
                 .await
-                .map_err(|e| Error::Transport(e.to_string()))?,
+                .map_err(|e| Error::Transport(crate::error::transport(e)))?,
         };
         read_json(response).await
     }
@@ -325,7 +325,7 @@ impl Client {
                 // The pinned key no longer answers: if the enclave restarted, say so.
                 let fresh = self.attest().await?;
                 self.same_boot(escrow, &fresh)?;
-                Err(Error::Transport(e.to_string()))
+                Err(Error::Transport(crate::error::transport(e)))
             }
         }
     }
@@ -381,7 +381,7 @@ async fn read_capped(mut response: reqwest::Response, max: usize) -> Result<Vec<
         return Err(format!("the answer is larger than {max} bytes"));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+    while let Some(chunk) = response.chunk().await.map_err(crate::error::transport)? {
         if body.len() + chunk.len() > max {
             return Err(format!("the answer is larger than {max} bytes"));
         }

@@ -63,3 +63,16 @@ impl Error {
         }
     }
 }
+
+/// A transport failure in words, with its causes, but never the URL: error text travels (the
+/// host shows an enclave's failures to its users) and URLs can name internal addresses.
+pub(crate) fn transport(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}

@@ -129,7 +129,7 @@ impl HostClient {
             })
             .send()
             .await
-            .map_err(|e| Error::Host(e.to_string()))?;
+            .map_err(|e| Error::Host(crate::error::transport(e)))?;
         let session: Session = read_json(response).await?;
         Ok(SecretString::from(session.access_token))
     }
@@ -358,7 +358,7 @@ impl HostClient {
         let response = builder
             .send()
             .await
-            .map_err(|e| Error::Host(without_url(&e)))?;
+            .map_err(|e| Error::Host(crate::error::transport(e)))?;
         read_json(response).await
     }
 }
@@ -407,19 +407,4 @@ fn segment(name: &str) -> String {
 
 async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Error> {
     crate::client::read_answer(response, Error::Host).await
-}
-
-/// reqwest's messages name the URL; say what failed, with the host only.
-fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    match e.url().and_then(|u| u.host_str()) {
-        Some(host) => format!("{kind} ({host})"),
-        None => kind.to_owned(),
-    }
 }

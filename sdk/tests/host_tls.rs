@@ -46,3 +46,20 @@ async fn a_ca_file_without_a_certificate_is_refused_up_front() {
     );
     assert!(matches!(result, Err(Error::Invalid(m)) if m.contains("no certificate")));
 }
+
+#[tokio::test]
+async fn a_hostile_host_cannot_make_the_client_read_an_unbounded_answer() {
+    // 40 MiB of JSON, over the client's 32 MiB cap; the server declares its length.
+    let huge = format!("[\"{}\"]", "x".repeat(40 * 1024 * 1024));
+    let server = https_server(move |_, _| (200, huge.clone())).await;
+    let host = HostClient::with_roots(
+        &server.url,
+        SecretString::from("t".to_owned()),
+        Some(server.root_pem.as_bytes()),
+    )
+    .unwrap();
+    match host.escrows().await {
+        Err(Error::Host(message)) => assert!(message.contains("larger than"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
