@@ -31,6 +31,13 @@ ensure_rust() {
   command -v cc >/dev/null 2>&1 || apt_install build-essential
 }
 
+# A cargo subcommand installed from crates.io when missing (e.g. ensure_cargo_tool cargo-deny).
+ensure_cargo_tool() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  log "installing $1 (cargo install --locked; once per machine)"
+  cargo install --quiet --locked "$1"
+}
+
 # Python packages for the interoperability tests, in a venv kept beside the cargo cache.
 PY_VENV="${AILERON_PY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/aileron/venv}"
 ensure_python() {
