@@ -3,8 +3,9 @@
 
 Starts a real `aileron-enclave` (local mode), then with Python's ssl, `cryptography`, PyJWT and
 `pyhpke`: attests it (fresh nonce, x5c chain to the local root, binding recomputed, TLS key
-checked), seals a credential with HPKE, escrows it, and makes a brokered request to a recording
-upstream. Prints `interop: N passed, M failed`; exits 1 on any failure.
+checked), signs an admission ticket (EdDSA JWT) with a key the enclave was started with, seals a
+credential with HPKE, escrows it, and makes a brokered request to a recording upstream (on
+loopback: the enclave runs with its development setting, which its token reports). Prints `interop: N passed, M failed`; exits 1 on any failure.
 """
 import base64
 import hashlib
@@ -25,6 +26,7 @@ import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pyhpke import AEADId, CipherSuite, KDFId, KEMId
 
 TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.expanduser("~/.cache/aileron/target")
@@ -100,8 +102,11 @@ def main():
     upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     up = f"http://127.0.0.1:{upstream.server_address[1]}"
+    admission_key = Ed25519PrivateKey.generate()
+    admission_public = admission_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     env = {"AILERON_ENCLAVE_BIND": "127.0.0.1", "AILERON_ENCLAVE_PORT": "0", "AILERON_LOCAL_CA_DIR": os.path.join(work, "ca"),
-           "PATH": os.environ.get("PATH", "")}
+           "AILERON_ENCLAVE_ADMISSION_KEYS": b64u(admission_public),
+           "AILERON_DANGEROUS_ALLOW_PRIVATE_UPSTREAMS": "true", "PATH": os.environ.get("PATH", "")}
     proc = subprocess.Popen([ENCLAVE], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline()
@@ -126,6 +131,8 @@ def main():
         check("eat_nonce binds the nonce and the binding", nonce in nonces and binding in nonces, nonces)
         check("image digest is the enclave executable's", claims["submods"]["container"]["image_digest"] == digest)
         check("TLS key of the connection is the attested one", seen_spki == spki)
+        env_claim = claims["submods"]["container"].get("env", {})
+        check("the token reports the development setting", env_claim.get("AILERON_DANGEROUS_ALLOW_PRIVATE_UPSTREAMS") == "true", env_claim)
 
         # Seal and escrow.
         expires = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -135,9 +142,14 @@ def main():
         suite = CipherSuite.new(KEMId.DHKEM_X25519_HKDF_SHA256, KDFId.HKDF_SHA256, AEADId.AES256_GCM)
         enc, sender = suite.create_sender_context(suite.kem.deserialize_public_key(hpke_pk), info=b"aileron/escrow/v1")
         ciphertext = sender.seal(SECRET.encode(), aad=scope)
-        status, created, _ = call(port, "POST", "/v1/escrows",
-                                  {"scope": b64u(scope), "enc": b64u(enc), "ciphertext": b64u(ciphertext)}, pin=spki)
-        check("escrow created", status == 201, (status, created))
+        sealed = {"scope": b64u(scope), "enc": b64u(enc), "ciphertext": b64u(ciphertext)}
+        status, err, _ = call(port, "POST", "/v1/escrows", sealed, pin=spki)
+        check("without an admission ticket nothing is escrowed", status == 401 and err["error"]["code"] == "admission_required", err)
+        now = int(time.time())
+        ticket = jwt.encode({"iss": "aileron-admission", "aud": "aileron-enclave", "sub": "python-interop",
+                             "max_escrows": 5, "iat": now, "exp": now + 300}, admission_key, algorithm="EdDSA")
+        status, created, _ = call(port, "POST", "/v1/escrows", sealed, pin=spki, headers={"Aileron-Admission": ticket})
+        check("escrow created with an admission ticket", status == 201, (status, created))
         handle = {"Authorization": "Bearer " + created["handle"]}
 
         # A brokered request: injected upstream, redacted on the way back.
