@@ -164,9 +164,14 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         // ::/96 (IPv4-compatible, deprecated), including :: and ::1.
         return false;
     }
-    if s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0, 0, 0, 0] || s[2] == 1) {
-        // NAT64 64:ff9b::/96 and 64:ff9b:1::/48 reach IPv4 addresses through a translator.
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+        // Well-known NAT64 64:ff9b::/96 reaches the IPv4 address in the last 32 bits.
         return is_public_v4(embedded_v4(s[6], s[7]));
+    }
+    if s[0] == 0x64 && s[1] == 0xff9b {
+        // Local-use NAT64 64:ff9b:1::/48 (and the rest of 64:ff9b::/32): a translator may
+        // place the IPv4 address anywhere, so it cannot be judged: refused whole.
+        return false;
     }
     if s[0] == 0x2002 {
         // 6to4: the IPv4 address is in bits 16..48.
@@ -301,6 +306,7 @@ mod tests {
             "https://[::ffff:7f00:1]/",
             "https://[::127.0.0.1]/",
             "https://[64:ff9b::a9fe:a9fe]/",
+            "https://[64:ff9b:1:0808:0808::]/",
             "https://[2002:a9fe:a9fe::]/",
             "https://[2001:0:4136:e378:8000:63bf:56ff:fffe]/",
             "https://169.254.169.254/",

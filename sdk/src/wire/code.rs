@@ -52,11 +52,10 @@ codes! {
     InvalidRequest = "invalid_request", 400, "The request is malformed: bad JSON, a missing or unknown field, a bad value.";
     NotFound = "not_found", 404, "No such resource, or not yours (the two are not told apart).";
     MethodNotAllowed = "method_not_allowed", 405, "The path exists but not with this method.";
-    RequestTimeout = "request_timeout", 408, "The request took too long to arrive or to answer.";
+    RequestTimeout = "request_timeout", 408, "The request's body took too long to arrive, or the answer too long to make.";
     PayloadTooLarge = "payload_too_large", 413, "The request body is larger than allowed.";
     RateLimited = "rate_limited", 429, "Too many requests; retry later.";
     Internal = "internal", 500, "An unexpected failure; the answer carries a request id to report.";
-    Overloaded = "overloaded", 503, "The service is at its connection or work limit; retry later.";
     // Sign-in and sessions.
     InvalidEmail = "invalid_email", 400, "The email address is not valid.";
     InvalidPassword = "invalid_password", 400, "A password must be 8 to 1024 characters.";

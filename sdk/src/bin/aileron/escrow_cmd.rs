@@ -21,7 +21,8 @@ use crate::Failure;
 /// How to reach and verify the enclave.
 #[derive(Args, Clone)]
 pub(crate) struct EnclaveArgs {
-    /// The enclave's base URL, e.g. https://127.0.0.1:8443 (ignored when --server is given).
+    /// The enclave's base URL, e.g. https://127.0.0.1:8443 (with --server, only for `escrow put
+    /// --direct`).
     #[arg(long, env = "AILERON_ENCLAVE_URL")]
     enclave: Option<String>,
     /// An Aileron host's base URL, e.g. http://127.0.0.1:8080: go through it (token from
