@@ -18,6 +18,7 @@ mod error;
 mod host;
 pub mod seal;
 pub mod tls_pin;
+pub mod vault;
 pub mod wire;
 
 pub use client::{Attested, Client, Escrow, TicketSource};
