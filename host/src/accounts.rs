@@ -4,7 +4,6 @@ use serde::Serialize;
 
 use crate::db::{Db, users};
 use crate::error::Error;
-use crate::http::extract::AuthUser;
 use crate::ids::{EnterpriseId, Role, UserId};
 
 /// What `GET /v1/users/me` returns.
@@ -32,8 +31,8 @@ pub struct EnterpriseView {
 }
 
 /// The caller's profile. The role is read from the database, not from the token.
-pub async fn me(db: &Db, who: &AuthUser) -> Result<Me, Error> {
-    let user = users::by_id(&db.pool, &who.user_id)
+pub async fn me(db: &Db, user_id: &UserId) -> Result<Me, Error> {
+    let user = users::by_id(&db.pool, user_id)
         .await?
         .ok_or(Error::InvalidToken)?;
     let providers = users::providers(&db.pool, &user.id).await?;
@@ -50,13 +49,13 @@ pub async fn me(db: &Db, who: &AuthUser) -> Result<Me, Error> {
 }
 
 /// Changes the caller's display name.
-pub async fn rename_me(db: &Db, who: &AuthUser, name: Option<&str>) -> Result<Me, Error> {
-    users::set_display_name(&db.pool, &who.user_id, name).await?;
-    me(db, who).await
+pub async fn rename_me(db: &Db, user_id: &UserId, name: Option<&str>) -> Result<Me, Error> {
+    users::set_display_name(&db.pool, user_id, name).await?;
+    me(db, user_id).await
 }
 
-async fn my_enterprise(db: &Db, who: &AuthUser) -> Result<(users::User, EnterpriseView), Error> {
-    let user = users::by_id(&db.pool, &who.user_id)
+async fn my_enterprise(db: &Db, user_id: &UserId) -> Result<(users::User, EnterpriseView), Error> {
+    let user = users::by_id(&db.pool, user_id)
         .await?
         .ok_or(Error::InvalidToken)?;
     let ent = users::enterprise(&db.pool, &user.enterprise_id)
@@ -72,17 +71,17 @@ async fn my_enterprise(db: &Db, who: &AuthUser) -> Result<(users::User, Enterpri
 }
 
 /// The caller's enterprise.
-pub async fn enterprise(db: &Db, who: &AuthUser) -> Result<EnterpriseView, Error> {
-    my_enterprise(db, who).await.map(|(_, e)| e)
+pub async fn enterprise(db: &Db, user_id: &UserId) -> Result<EnterpriseView, Error> {
+    my_enterprise(db, user_id).await.map(|(_, e)| e)
 }
 
 /// Renames the caller's enterprise (owner or admin, as stored now).
 pub async fn rename_enterprise(
     db: &Db,
-    who: &AuthUser,
+    user_id: &UserId,
     name: &str,
 ) -> Result<EnterpriseView, Error> {
-    let (user, mut view) = my_enterprise(db, who).await?;
+    let (user, mut view) = my_enterprise(db, user_id).await?;
     if !user.role.manages_enterprise() {
         return Err(Error::Forbidden);
     }
@@ -92,9 +91,9 @@ pub async fn rename_enterprise(
 }
 
 /// Unlinks a sign-in provider, unless it is the account's last way in.
-pub async fn unlink_provider(db: &Db, who: &AuthUser, provider: &str) -> Result<(), Error> {
+pub async fn unlink_provider(db: &Db, user_id: &UserId, provider: &str) -> Result<(), Error> {
     let mut tx = db.pool.begin().await?;
-    let user = users::by_id(&mut *tx, &who.user_id)
+    let user = users::by_id(&mut *tx, user_id)
         .await?
         .ok_or(Error::InvalidToken)?;
     let providers = users::providers(&mut *tx, &user.id).await?;

@@ -64,16 +64,14 @@ pub enum Error {
     DatabaseUnavailable,
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("no vault yet: make one first (aileron vault set)")]
+    VaultNotSet,
+    #[error("the verifier does not prove this vault's key")]
+    InvalidVerifier,
+    #[error("this server brokers through an enclave and never holds a vault key: unlocking escrows each credential into the enclave")]
+    ServerTrustDisabled,
     #[error("{0}")]
-    InvalidPassphrase(String),
-    #[error("no vault passphrase is set yet: set one with POST /v1/users/me/passphrase")]
-    PassphraseNotSet,
-    #[error("changing the passphrase requires current_passphrase")]
-    CurrentPassphraseRequired,
-    #[error("the passphrase is not correct")]
-    WrongPassphrase,
-    #[error("the vault is locked: verify your passphrase (POST /v1/users/me/passphrase/verify)")]
-    VaultLocked,
+    VaultLocked(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
     #[error("{0}")]
@@ -124,11 +122,10 @@ impl Error {
             PayloadTooLarge => ErrorCode::PayloadTooLarge,
             DatabaseUnavailable => ErrorCode::DatabaseUnavailable,
             Internal(_) => ErrorCode::Internal,
-            InvalidPassphrase(_) => ErrorCode::InvalidPassphrase,
-            PassphraseNotSet => ErrorCode::PassphraseNotSet,
-            CurrentPassphraseRequired => ErrorCode::CurrentPassphraseRequired,
-            WrongPassphrase => ErrorCode::WrongPassphrase,
-            VaultLocked => ErrorCode::VaultLocked,
+            VaultNotSet => ErrorCode::VaultNotSet,
+            InvalidVerifier => ErrorCode::InvalidVerifier,
+            ServerTrustDisabled => ErrorCode::ServerTrustDisabled,
+            VaultLocked(_) => ErrorCode::VaultLocked,
             AlreadyExists(_) => ErrorCode::AlreadyExists,
             QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             AgentNotAllowed => ErrorCode::AgentTokenNotAllowed,
@@ -168,19 +165,6 @@ impl From<sqlx::Error> for Error {
 impl From<crate::auth::password::HashError> for Error {
     fn from(e: crate::auth::password::HashError) -> Self {
         Error::Internal(e.to_string())
-    }
-}
-
-impl From<crate::vault::VaultError> for Error {
-    fn from(e: crate::vault::VaultError) -> Self {
-        use crate::vault::VaultError;
-        match e {
-            VaultError::WrongPassphrase => Error::WrongPassphrase,
-            VaultError::PassphraseLength { .. } => Error::InvalidPassphrase(e.to_string()),
-            VaultError::Corrupt | VaultError::Parameters(_) | VaultError::Random => {
-                Error::Internal(e.to_string())
-            }
-        }
     }
 }
 

@@ -14,12 +14,12 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod escrow;
 pub mod http;
 pub mod ids;
 pub mod keys;
 pub mod mail;
 pub mod oauth;
-pub mod relay;
 pub mod tee;
 pub mod text;
 pub mod vault;
@@ -104,16 +104,34 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         admission: admission.clone(),
     };
     let tee = Arc::new(tee::Tee::start(tee::TeeSettings::from_config(config)?, access).await?);
-    let vault = vault::service::Vault::new(
+    let audit = Arc::new(audit::Audit::new(db.clone(), clock.clone()));
+    let trust = match tee.client() {
+        Some(_) => vault::Trust::Enclave,
+        None => vault::Trust::Server,
+    };
+    let vault = Arc::new(vault::Vault::new(
         db.clone(),
         clock.clone(),
-        config.kek_session_ttl,
-        config.escrow_ttl,
-        key.expose(),
-        config.destinations,
-        config.quotas.credentials,
-    );
-    let audit = audit::Audit::new(db.clone(), clock.clone());
+        audit.clone(),
+        vault::VaultSettings {
+            session_ttl: config.kek_session_ttl,
+            escrow_ttl: config.escrow_ttl,
+            destinations: config.destinations,
+            max_credentials: config.quotas.credentials,
+            trust,
+        },
+    ));
+    let escrows = escrow::Escrows::new(escrow::EscrowDeps {
+        db: db.clone(),
+        clock: clock.clone(),
+        tee: tee.clone(),
+        vault: vault.clone(),
+        admission: admission.clone(),
+        host_key: keys::HostKey::derive(key.expose()),
+        audit: audit.clone(),
+        quotas: config.quotas,
+    });
+    warn_about_legacy_vaults(&db).await;
     let local_user = match config.database.auth_enabled() {
         true => None,
         false => Some(local_user(&auth).await?),
@@ -134,6 +152,7 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         auth,
         tee,
         vault,
+        escrows,
         audit,
         admission,
         quotas: config.quotas,
@@ -159,11 +178,24 @@ fn spawn_watch(state: &AppState) {
             let Some(inner) = weak.upgrade() else { return };
             let state = AppState(inner);
             state.vault.sweep();
-            if let Err(e) = relay::check_boot(&state).await {
+            if let Err(e) = state.escrows.check_boot().await {
                 tracing::warn!(error = %e, "enclave check failed");
             }
         }
     });
+}
+
+/// Vaults of earlier builds (the server derived keys from passphrases) were removed by migration
+/// 0003; their owners are told once, here, in the log.
+async fn warn_about_legacy_vaults(db: &Db) {
+    match db::vault::take_legacy_count(&db.pool).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            vaults = n,
+            "{n} vaults made by an earlier build (the server held their keys) were removed with their credentials: their owners must make a vault again (aileron vault set) and add their credentials"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not read the count of removed legacy vaults"),
+    }
 }
 
 fn secs(d: std::time::Duration) -> i64 {

@@ -127,7 +127,7 @@ impl FromRequestParts<AppState> for AuthUser {
 }
 
 /// Who makes a brokered request: a signed-in user or one of their agent tokens.
-impl FromRequestParts<AppState> for crate::relay::Caller {
+impl FromRequestParts<AppState> for crate::escrow::Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
@@ -135,13 +135,13 @@ impl FromRequestParts<AppState> for crate::relay::Caller {
             && token.starts_with(crate::agents::PREFIX)
         {
             let agent = crate::agents::authenticate(&state.db, &state.auth.clock, &token).await?;
-            return Ok(crate::relay::Caller {
+            return Ok(crate::escrow::Caller {
                 user_id: agent.user_id.clone(),
                 agent: Some(agent),
             });
         }
         let user = AuthUser::from_request_parts(parts, state).await?;
-        Ok(crate::relay::Caller {
+        Ok(crate::escrow::Caller {
             user_id: user.user_id,
             agent: None,
         })

@@ -47,10 +47,12 @@ pub struct AppInner {
     pub oauth: crate::oauth::Providers,
     /// The enclave behind the host (or none).
     pub tee: Arc<crate::tee::Tee>,
-    /// The zero-knowledge vault and its sessions.
-    pub vault: crate::vault::service::Vault,
+    /// The end-to-end vault (and, without an enclave, its server-trust sessions).
+    pub vault: Arc<crate::vault::Vault>,
+    /// Escrows, brokered requests and the escrow index.
+    pub escrows: crate::escrow::Escrows,
     /// The audit log.
-    pub audit: crate::audit::Audit,
+    pub audit: Arc<crate::audit::Audit>,
     /// Signs admission tickets for the enclave.
     pub admission: Arc<crate::admission::HostAdmission>,
     /// Per-user quotas.

@@ -1,225 +1,323 @@
-//! The vault as the API uses it: set, change and verify the passphrase, keep the unlocked data
-//! key for the session, and seal, list, open and delete credentials.
+//! The vault as the API uses it. The server stores and serves what clients produce (the KDF, the
+//! wrapped vault key, the verifier's hash, credential ciphertexts and their policies) and checks
+//! shapes and proofs; it opens nothing, except in server-trust mode, where a client handed it
+//! the credential key for a session.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aileron_sdk::wire::{self, AllowRule, Inject, Scope};
-use secrecy::{ExposeSecret, SecretString};
+use aileron_broker::destination::Destinations;
+use aileron_sdk::vault::format::{self, Binding, Key};
+use aileron_sdk::vault::CredentialPolicy;
+use aileron_sdk::wire;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::envelope::{CredentialBinding, DataKey, HostKey};
-use super::kdf::{self, KdfParams};
-use super::session::{FailureLimiter, Sessions};
+use super::input::{self, Kdf};
+use super::session::Sessions;
+use crate::audit::{Actor, Audit};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::db::vault::{self as rows, CredentialRow, VaultRow};
 use crate::error::Error;
 use crate::ids::UserId;
 
-/// Wrong passphrases allowed per user per window before attempts are refused.
-pub const MAX_FAILURES: u32 = 5;
-/// The window of [`MAX_FAILURES`].
-pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Who brokers, hence what the server can read while a vault is unlocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Trust {
+    /// An attested enclave: the server never holds a key.
+    Enclave,
+    /// No enclave: the server brokers, and holds a credential key while a vault is unlocked.
+    Server,
+}
+
+/// `PUT /v1/vault`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewVault {
+    /// Always 1.
+    pub format: u32,
+    pub kdf: Kdf,
+    /// base64url of the 60-byte envelope of the vault key.
+    pub wrapped_key: String,
+    /// base64url of the 32-byte verifier (the server keeps its SHA-256).
+    pub verifier: String,
+}
+
+/// `POST /v1/vault/passphrase`: the same vault key, wrapped under a new passphrase.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rewrap {
+    pub verifier: String,
+    pub kdf: Kdf,
+    pub wrapped_key: String,
+}
+
+/// `GET /v1/vault`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VaultInfo {
+    pub format: i64,
+    pub kdf: Kdf,
+    pub wrapped_key: String,
+    pub trust: Trust,
+    /// The longest escrow a client may ask for (`AILERON_ESCROW_TTL`).
+    pub escrow_ttl_secs: i64,
+    /// How long a server-trust session lasts (`AILERON_KEK_SESSION_TTL`).
+    pub session_ttl_secs: i64,
+    /// Server-trust mode: when the current session ends (Unix seconds), if one is open.
+    pub unlocked_until: Option<i64>,
+}
+
+/// `POST /v1/credentials`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCredential {
+    /// A UUID the client chose (it is bound into the ciphertext).
+    pub id: String,
+    /// 1 to 64 of `[A-Za-z0-9._-]`, not only dots; unique per user.
+    pub name: String,
+    /// The policy JSON, serialised by the client; stored and served verbatim.
+    pub policy: String,
+    /// base64url of the envelope of the secret (docs/vault.md, format v1).
+    pub ciphertext: String,
+}
+
+/// `PUT /v1/credentials/{name}`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatedCredential {
+    /// The previous version + 1 (bound into the ciphertext).
+    pub version: i64,
+    pub policy: String,
+    pub ciphertext: String,
+}
+
+/// A credential as the API shows it: its ciphertext, never its secret.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CredentialView {
+    pub id: String,
+    pub name: String,
+    /// `bearer`, `header` or `basic`.
+    pub kind: String,
+    /// The policy JSON exactly as stored (clients hash these bytes).
+    pub policy: String,
+    pub version: i64,
+    pub ciphertext: String,
+    /// Uses brokered by the server (server-trust mode).
+    pub uses: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<CredentialRow> for CredentialView {
+    fn from(row: CredentialRow) -> Self {
+        CredentialView {
+            id: row.id,
+            name: row.name,
+            kind: row.kind,
+            policy: row.policy,
+            version: row.version,
+            ciphertext: row.ciphertext,
+            uses: row.uses,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
 
 /// The vault service.
 pub struct Vault {
     db: Db,
     clock: Clock,
+    audit: Arc<Audit>,
     sessions: Sessions<UserId>,
-    limiter: FailureLimiter<UserId>,
-    params: KdfParams,
-    /// Seals escrow handles at rest.
-    pub host_key: HostKey,
-    /// Escrow lifetime (`AILERON_ESCROW_TTL`).
-    pub escrow_ttl: Duration,
-    destinations: aileron_broker::destination::Destinations,
+    session_ttl: Duration,
+    escrow_ttl: Duration,
+    destinations: Destinations,
     max_credentials: u64,
+    trust: Trust,
 }
 
-/// How a credential is presented upstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// `Authorization: Bearer <secret>`.
-    Bearer,
-    /// A custom header (`header`, with an optional `format` containing `{secret}`).
-    Header,
-    /// `Authorization: Basic base64(username:secret)`.
-    Basic,
+/// What the vault service is configured with.
+pub struct VaultSettings {
+    pub session_ttl: Duration,
+    pub escrow_ttl: Duration,
+    pub destinations: Destinations,
+    pub max_credentials: u64,
+    pub trust: Trust,
 }
 
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::Bearer => "bearer",
-            Kind::Header => "header",
-            Kind::Basic => "basic",
-        }
-    }
-}
-
-/// What a credential may be used for (stored in the clear: it is not secret).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CredentialScope {
-    /// Allowed requests (DESIGN §4).
-    #[schema(value_type = Vec<Object>)]
-    pub allow: Vec<AllowRule>,
-    /// Where the secret goes.
-    #[schema(value_type = Object)]
-    pub inject: Inject,
-    /// Use limit per escrow (and in the host without an enclave); none when absent.
-    pub max_uses: Option<u64>,
-    /// The basic-auth user name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-}
-
-/// A new credential, as the API receives it.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewCredential {
-    /// Unique per user: letters, digits, `-`, `_`, `.`; 1 to 64 characters.
-    pub name: String,
-    pub kind: Kind,
-    /// The header name for `header` (default `Authorization` for `bearer` and `basic`).
-    pub header: Option<String>,
-    /// For `header`: the value template containing `{secret}` once (default `{secret}`).
-    pub format: Option<String>,
-    /// For `basic`: the user name (the secret is the password).
-    pub username: Option<String>,
-    /// Allowed requests: `[{"methods": ["GET"], "url_prefix": "https://api.example.com/"}]`.
-    #[schema(value_type = Vec<Object>)]
-    pub allow: Vec<AllowRule>,
-    /// Use limit per escrow.
-    pub max_uses: Option<u64>,
-    /// The secret. Write-only: never returned, never logged.
-    #[schema(value_type = String, format = Password)]
-    pub secret: SecretString,
-}
-
-/// A credential as the API shows it: never its secret.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct CredentialView {
-    pub id: String,
-    pub name: String,
-    pub kind: Kind,
-    pub scope: CredentialScope,
-    pub version: i64,
-    /// Uses brokered in the host (without an enclave).
-    pub uses: i64,
-    pub created_at: i64,
-}
-
-/// The outcome of a passphrase verification.
-pub struct Unlocked {
-    /// The data key, also held by the session.
-    pub key: Arc<DataKey>,
-    /// Unix seconds.
-    pub expires_at: i64,
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
 }
 
 impl Vault {
-    /// The service: sessions last `session_ttl`; the host key derives from the signing key.
-    pub fn new(
-        db: Db,
-        clock: Clock,
-        session_ttl: Duration,
-        escrow_ttl: Duration,
-        signing_key: &[u8],
-        destinations: aileron_broker::destination::Destinations,
-        max_credentials: u64,
-    ) -> Vault {
+    /// The service.
+    pub fn new(db: Db, clock: Clock, audit: Arc<Audit>, settings: VaultSettings) -> Vault {
         Vault {
             db,
             clock,
-            sessions: Sessions::new(session_ttl),
-            limiter: FailureLimiter::new(MAX_FAILURES, FAILURE_WINDOW),
-            params: KdfParams::DEFAULT,
-            host_key: HostKey::derive(signing_key),
-            escrow_ttl,
-            destinations,
-            max_credentials,
+            audit,
+            sessions: Sessions::new(settings.session_ttl),
+            session_ttl: settings.session_ttl,
+            escrow_ttl: settings.escrow_ttl,
+            destinations: settings.destinations,
+            max_credentials: settings.max_credentials,
+            trust: settings.trust,
         }
     }
 
-    /// Sets the passphrase, or changes it (then `current` is required and must be right). A
-    /// change re-wraps the one data key, so every credential stays readable; an open session
-    /// stays open.
-    pub async fn set_passphrase(
-        &self,
-        user: &UserId,
-        new: SecretString,
-        current: Option<SecretString>,
-    ) -> Result<(), Error> {
-        kdf::check_passphrase(&new)?;
-        let existing = rows::get(&self.db.pool, user).await?;
-        let now = self.clock.now();
-        match existing {
-            None => {
-                let key = DataKey::generate()?;
-                let row = self.wrap(user, &key, new).await?;
-                if !rows::create(&self.db.pool, user, &row, now).await? {
-                    return Err(Error::AlreadyExists("the vault passphrase".into()));
-                }
-                Ok(())
-            }
-            Some(stored) => {
-                let current = current.ok_or(Error::CurrentPassphraseRequired)?;
-                let key = self.open(user, &stored, current).await?;
-                let row = self.wrap(user, &key, new).await?;
-                if !rows::rewrap(&self.db.pool, user, &stored.wrapped_key, &row, now).await? {
-                    return Err(Error::WrongPassphrase);
-                }
-                Ok(())
-            }
-        }
+    /// Who brokers on this server.
+    pub fn trust(&self) -> Trust {
+        self.trust
     }
 
-    /// Checks the passphrase and opens (or renews) the vault session. Wrong passphrases are
-    /// limited per user.
-    pub async fn verify(&self, user: &UserId, passphrase: SecretString) -> Result<Unlocked, Error> {
-        let stored = rows::get(&self.db.pool, user)
+    /// The longest escrow (`AILERON_ESCROW_TTL`).
+    pub fn escrow_ttl(&self) -> Duration {
+        self.escrow_ttl
+    }
+
+    async fn row(&self, user: &UserId) -> Result<VaultRow, Error> {
+        rows::get(&self.db.pool, user)
             .await?
-            .ok_or(Error::PassphraseNotSet)?;
-        let key = self.open(user, &stored, passphrase).await?;
-        let now = Instant::now();
-        let expires = self.sessions.unlock(user.clone(), key, now);
-        let key = self.sessions.key(user, now).ok_or(Error::VaultLocked)?;
-        Ok(Unlocked {
-            key,
-            expires_at: self.unix(expires),
+            .ok_or(Error::VaultNotSet)
+    }
+
+    /// What a client needs to open the vault.
+    pub async fn info(&self, user: &UserId) -> Result<VaultInfo, Error> {
+        let row = self.row(user).await?;
+        let kdf: Kdf = serde_json::from_str(&row.kdf)
+            .map_err(|e| Error::Internal(format!("stored kdf: {e}")))?;
+        Ok(VaultInfo {
+            format: row.format,
+            kdf,
+            wrapped_key: row.wrapped_key,
+            trust: self.trust,
+            escrow_ttl_secs: secs(self.escrow_ttl),
+            session_ttl_secs: secs(self.session_ttl),
+            unlocked_until: self.session_until(user),
         })
     }
 
-    /// The stored salt and KDF parameters (for clients deriving locally).
-    pub async fn salt(&self, user: &UserId) -> Result<(String, KdfParams), Error> {
-        let stored = rows::get(&self.db.pool, user)
+    /// Registers a new vault.
+    pub async fn create(&self, user: &UserId, new: NewVault) -> Result<(), Error> {
+        if new.format != format::FORMAT {
+            return Err(Error::InvalidRequest("format: only 1 is known".into()));
+        }
+        let kdf = new.kdf.checked()?;
+        input::wrapped_key(&new.wrapped_key)?;
+        let now = self.clock.now();
+        let row = VaultRow {
+            format: i64::from(format::FORMAT),
+            kdf: serde_json::to_string(&kdf).map_err(|e| Error::Internal(e.to_string()))?,
+            wrapped_key: new.wrapped_key,
+            verifier_hash: input::verifier_hash(&new.verifier)?,
+            created_at: now,
+            updated_at: now,
+        };
+        if !rows::create(&self.db.pool, user, &row).await? {
+            return Err(Error::AlreadyExists("a vault".into()));
+        }
+        self.audit.record(user, &Actor::User, "vault.create", json!({})).await
+    }
+
+    /// Replaces the wrapping (a passphrase change), with proof of the vault key.
+    pub async fn rewrap(&self, user: &UserId, change: Rewrap) -> Result<(), Error> {
+        let kdf = change.kdf.checked()?;
+        input::wrapped_key(&change.wrapped_key)?;
+        let proof = input::verifier_hash(&change.verifier)?;
+        let kdf = serde_json::to_string(&kdf).map_err(|e| Error::Internal(e.to_string()))?;
+        let done = rows::rewrap(
+            &self.db.pool,
+            user,
+            &proof,
+            &kdf,
+            &change.wrapped_key,
+            self.clock.now(),
+        )
+        .await?;
+        if !done {
+            self.row(user).await?;
+            return Err(Error::InvalidVerifier);
+        }
+        self.audit
+            .record(user, &Actor::User, "vault.passphrase", json!({}))
+            .await
+    }
+
+    /// Deletes the vault and every credential, with proof of the vault key. Returns the
+    /// deleted credentials' names (their escrows are the caller's to revoke).
+    pub async fn delete(&self, user: &UserId, verifier: &str) -> Result<Vec<String>, Error> {
+        let proof = input::verifier_hash(verifier)?;
+        let names: Vec<String> = rows::credentials(&self.db.pool, user)
             .await?
-            .ok_or(Error::PassphraseNotSet)?;
-        let params = params(&stored)?;
-        Ok((stored.salt, params))
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        let mut tx = self.db.pool.begin().await?;
+        if !rows::delete(&mut tx, user, &proof).await? {
+            drop(tx);
+            self.row(user).await?;
+            return Err(Error::InvalidVerifier);
+        }
+        tx.commit().await?;
+        self.sessions.lock(user);
+        self.audit
+            .record(user, &Actor::User, "vault.delete", json!({"credentials": names.len()}))
+            .await?;
+        Ok(names)
     }
 
-    /// Whether the vault is unlocked, and until when (Unix seconds).
-    pub fn session(&self, user: &UserId) -> Option<i64> {
-        self.sessions
-            .expires(user, Instant::now())
-            .map(|e| self.unix(e))
+    /// Checks a proof of the vault key (before anything is changed on its strength).
+    pub async fn check_proof(&self, user: &UserId, verifier: &str) -> Result<(), Error> {
+        let row = self.row(user).await?;
+        let proof = input::verifier_hash(verifier)?;
+        let same = subtle::ConstantTimeEq::ct_eq(proof.as_bytes(), row.verifier_hash.as_bytes());
+        match bool::from(same) {
+            true => Ok(()),
+            false => Err(Error::InvalidVerifier),
+        }
     }
 
-    /// The unlocked data key, or `vault_locked`.
-    pub fn key(&self, user: &UserId) -> Result<Arc<DataKey>, Error> {
+    /// Server-trust mode: holds the client's credential key for the session. Refused when an
+    /// enclave brokers (the server must never hold a key then).
+    pub async fn open_session(
+        &self,
+        user: &UserId,
+        verifier: &str,
+        credential_key: &str,
+    ) -> Result<i64, Error> {
+        if self.trust == Trust::Enclave {
+            return Err(Error::ServerTrustDisabled);
+        }
+        self.check_proof(user, verifier).await?;
+        let key = input::key("credential_key", credential_key)?;
+        let expires = self.sessions.unlock(user.clone(), key, Instant::now());
+        let until = self.unix(expires);
+        self.audit
+            .record(user, &Actor::User, "vault.session", json!({"expires_at": until}))
+            .await?;
+        Ok(until)
+    }
+
+    /// Ends a server-trust session (the key is dropped, and so zeroized).
+    pub fn end_session(&self, user: &UserId) -> bool {
+        self.sessions.lock(user)
+    }
+
+    /// The session's credential key, or `vault_locked`.
+    pub fn session_key(&self, user: &UserId) -> Result<Arc<Key>, Error> {
         self.sessions
             .key(user, Instant::now())
-            .ok_or(Error::VaultLocked)
+            .ok_or_else(|| Error::VaultLocked(LOCKED.into()))
     }
 
-    /// Locks the vault now (the key is dropped, and so zeroized, once no request holds it).
-    pub fn lock(&self, user: &UserId) -> bool {
-        self.sessions.lock(user)
+    fn session_until(&self, user: &UserId) -> Option<i64> {
+        self.sessions
+            .expires(user, Instant::now())
+            .map(|at| self.unix(at))
     }
 
     /// Drops expired sessions. Run periodically.
@@ -227,223 +325,150 @@ impl Vault {
         self.sessions.sweep(Instant::now())
     }
 
-    /// Seals and stores a new credential. Needs the vault unlocked.
-    pub async fn create(&self, user: &UserId, new: NewCredential) -> Result<CredentialView, Error> {
+    fn unix(&self, at: Instant) -> i64 {
+        let left = at.saturating_duration_since(Instant::now()).as_secs();
+        self.clock.now() + i64::try_from(left).unwrap_or(0)
+    }
+
+    /// Stores a credential the client encrypted.
+    pub async fn create_credential(
+        &self,
+        user: &UserId,
+        new: NewCredential,
+    ) -> Result<CredentialView, Error> {
         check_name(&new.name)?;
-        let scope = credential_scope(&new)?;
-        // The scope is validated as the enclave will validate it at escrow time.
-        let now = time::OffsetDateTime::from_unix_timestamp(self.clock.now())
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        aileron_broker::scope::ValidScope::parse(
-            &self.escrow_scope(&scope, self.clock.now())?,
-            now,
-            time::Duration::seconds(self.escrow_ttl_secs() + 60),
-            self.destinations,
-        )
-        .map_err(|e| Error::Refused {
-            code: aileron_sdk::wire::ErrorCode::InvalidScope,
-            message: e.to_string(),
-        })?;
-        let secret = new.secret.expose_secret().as_bytes();
-        if secret.is_empty() || secret.len() > 16 * 1024 {
-            return Err(Error::InvalidRequest(
-                "secret: 1 to 16384 bytes required".into(),
-            ));
-        }
-        if secret.iter().any(|b| b.is_ascii_control()) {
-            return Err(Error::Refused {
-                code: aileron_sdk::wire::ErrorCode::InvalidSecret,
-                message:
-                    "the secret has control characters (CR, LF…): it cannot be sent in a header"
-                        .into(),
-            });
-        }
-        let held = rows::credentials(&self.db.pool, user).await?.len() as u64;
-        if held >= self.max_credentials {
+        input::credential_id(&new.id)?;
+        let policy = input::policy(&new.policy, self.destinations)?;
+        input::ciphertext(&new.ciphertext)?;
+        self.row(user).await?;
+        let held = rows::count_credentials(&self.db.pool, user).await?;
+        if u64::try_from(held).unwrap_or(u64::MAX) >= self.max_credentials {
             return Err(Error::QuotaExceeded(format!(
                 "you hold {held} credentials, the most this server allows (AILERON_MAX_CREDENTIALS_PER_USER); delete one first"
             )));
         }
-        let key = self.key(user)?;
-        let id = uuid::Uuid::new_v4().to_string();
-        let binding = CredentialBinding {
-            owner: user.as_str(),
-            credential_id: &id,
-            version: 1,
-        };
-        let sealed = key.seal_secret(new.secret.expose_secret().as_bytes(), &binding)?;
+        let now = self.clock.now();
         let row = CredentialRow {
-            id,
+            id: new.id,
             name: new.name,
-            kind: new.kind.as_str().into(),
-            scope: serde_json::to_string(&scope).map_err(|e| Error::Internal(e.to_string()))?,
-            ciphertext: wire::b64u(&sealed),
+            kind: policy.kind.as_str().into(),
+            policy: new.policy,
+            ciphertext: new.ciphertext,
             version: 1,
             uses: 0,
-            created_at: self.clock.now(),
+            created_at: now,
+            updated_at: now,
         };
         if !rows::insert_credential(&self.db.pool, user, &row).await? {
-            return Err(Error::AlreadyExists(format!(
-                "a credential named {:?}",
-                row.name
+            return Err(Error::AlreadyExists(format!("a credential named {:?}", row.name)));
+        }
+        self.audit
+            .record(user, &Actor::User, "credential.create", json!({"name": row.name}))
+            .await?;
+        Ok(row.into())
+    }
+
+    /// Replaces a credential's secret or policy (a new version).
+    pub async fn update_credential(
+        &self,
+        user: &UserId,
+        name: &str,
+        update: UpdatedCredential,
+    ) -> Result<CredentialView, Error> {
+        let policy = input::policy(&update.policy, self.destinations)?;
+        input::ciphertext(&update.ciphertext)?;
+        let current = self.credential(user, name).await?;
+        if update.version != current.version + 1 {
+            return Err(Error::InvalidRequest(format!(
+                "version must be {} (the current one plus one)",
+                current.version + 1
             )));
         }
-        view(row)
+        let row = CredentialRow {
+            kind: policy.kind.as_str().into(),
+            policy: update.policy,
+            ciphertext: update.ciphertext,
+            version: update.version,
+            uses: 0,
+            updated_at: self.clock.now(),
+            ..current.clone()
+        };
+        if !rows::update_credential(&self.db.pool, user, &row, current.version).await? {
+            return Err(Error::AlreadyExists("a newer version of this credential".into()));
+        }
+        self.audit
+            .record(
+                user,
+                &Actor::User,
+                "credential.update",
+                json!({"name": name, "version": row.version}),
+            )
+            .await?;
+        Ok(row.into())
     }
 
-    /// The user's credentials (never their secrets). Works while locked.
-    pub async fn list(&self, user: &UserId) -> Result<Vec<CredentialView>, Error> {
-        rows::credentials(&self.db.pool, user)
-            .await?
-            .into_iter()
-            .map(view)
-            .collect()
+    /// The user's credentials.
+    pub async fn credentials(&self, user: &UserId) -> Result<Vec<CredentialRow>, Error> {
+        Ok(rows::credentials(&self.db.pool, user).await?)
     }
 
-    /// One credential's row, or `not_found` (also for another user's).
-    pub async fn get(&self, user: &UserId, name: &str) -> Result<CredentialRow, Error> {
+    /// One credential, or `not_found` (also for another user's).
+    pub async fn credential(&self, user: &UserId, name: &str) -> Result<CredentialRow, Error> {
         rows::credential_by_name(&self.db.pool, user, name)
             .await?
             .ok_or(Error::NotFound)
     }
 
-    /// One credential as the API shows it (never its secret), or `not_found`.
-    pub async fn view(&self, user: &UserId, name: &str) -> Result<CredentialView, Error> {
-        view(self.get(user, name).await?)
-    }
-
-    /// Deletes a credential.
-    pub async fn delete(&self, user: &UserId, name: &str) -> Result<(), Error> {
-        match rows::delete_credential(&self.db.pool, user, name).await? {
-            true => Ok(()),
-            false => Err(Error::NotFound),
+    /// Deletes a credential (its escrow is the caller's to revoke).
+    pub async fn delete_credential(&self, user: &UserId, name: &str) -> Result<(), Error> {
+        if !rows::delete_credential(&self.db.pool, user, name).await? {
+            return Err(Error::NotFound);
         }
+        self.audit
+            .record(user, &Actor::User, "credential.delete", json!({"name": name}))
+            .await
     }
 
-    /// The secret (for `basic`, the password: the broker builds the Basic value and redacts
-    /// the password in every form), in zeroizing memory. Needs the key of an unlocked vault.
+    /// A stored policy, parsed (the server validated it when it was stored).
+    pub fn policy(row: &CredentialRow) -> Result<CredentialPolicy, Error> {
+        serde_json::from_str(&row.policy).map_err(|e| Error::Internal(format!("stored policy: {e}")))
+    }
+
+    /// Server-trust mode: opens a credential's secret with the session's key, checking its
+    /// binding as a client would.
     pub fn open_secret(
         &self,
         user: &UserId,
-        key: &DataKey,
+        key: &Key,
         row: &CredentialRow,
     ) -> Result<Zeroizing<Vec<u8>>, Error> {
         let sealed = wire::from_b64u(&row.ciphertext)
-            .ok_or(Error::Internal("credential ciphertext encoding".into()))?;
+            .ok_or_else(|| Error::Internal("stored ciphertext encoding".into()))?;
         let version =
             u32::try_from(row.version).map_err(|_| Error::Internal("credential version".into()))?;
-        Ok(key.open_secret(
-            &sealed,
-            &CredentialBinding {
-                owner: user.as_str(),
-                credential_id: &row.id,
-                version,
-            },
-        )?)
-    }
-
-    /// The escrow scope of a stored credential: its rules, expiring `AILERON_ESCROW_TTL` from
-    /// `now` (Unix seconds).
-    pub fn escrow_scope(&self, scope: &CredentialScope, now: i64) -> Result<Scope, Error> {
-        let expires_at = time::OffsetDateTime::from_unix_timestamp(now + self.escrow_ttl_secs())
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        let mut inject = scope.inject.clone();
-        inject.username = scope.username.clone();
-        Ok(Scope {
-            allow: scope.allow.clone(),
-            inject,
-            expires_at,
-            max_uses: scope.max_uses,
+        let binding = Binding {
+            user_id: user.as_str(),
+            credential_id: &row.id,
+            version,
+            policy: row.policy.as_bytes(),
+        };
+        // A key that does not open it was not this vault's: say so rather than 500.
+        format::open_credential(key, &sealed, &binding, &row.name).map_err(|_| {
+            Error::VaultLocked(
+                "the key of the open session does not open this credential: unlock the vault again"
+                    .into(),
+            )
         })
     }
 
-    fn escrow_ttl_secs(&self) -> i64 {
-        i64::try_from(self.escrow_ttl.as_secs()).unwrap_or(i64::MAX / 4)
-    }
-
-    async fn wrap(
-        &self,
-        user: &UserId,
-        key: &DataKey,
-        passphrase: SecretString,
-    ) -> Result<VaultRow, Error> {
-        let salt = kdf::new_salt()?;
-        let params = self.params;
-        let kek = tokio::task::spawn_blocking(move || kdf::derive_kek(&passphrase, &salt, params))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
-        Ok(VaultRow {
-            salt: wire::b64u(&salt),
-            kdf_params: serde_json::to_string(&params)
-                .map_err(|e| Error::Internal(e.to_string()))?,
-            wrapped_key: wire::b64u(&key.wrap(&kek, user.as_str())?),
-        })
-    }
-
-    /// Opens the data key with a passphrase, counting failures against the limit.
-    async fn open(
-        &self,
-        user: &UserId,
-        stored: &VaultRow,
-        passphrase: SecretString,
-    ) -> Result<DataKey, Error> {
-        if self.limiter.check(user, Instant::now()).is_err() {
-            return Err(Error::RateLimited);
-        }
-        let salt = wire::from_b64u(&stored.salt).ok_or(Error::Internal("vault salt".into()))?;
-        let params = params(stored)?;
-        let kek = tokio::task::spawn_blocking(move || kdf::derive_kek(&passphrase, &salt, params))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
-        let wrapped =
-            wire::from_b64u(&stored.wrapped_key).ok_or(Error::Internal("wrapped key".into()))?;
-        match DataKey::unwrap(&kek, user.as_str(), &wrapped) {
-            Ok(key) => {
-                self.limiter.succeeded(user);
-                Ok(key)
-            }
-            Err(e) => {
-                self.limiter.failed(user, Instant::now());
-                Err(e.into())
-            }
-        }
-    }
-
-    fn unix(&self, at: Instant) -> i64 {
-        let left = at.saturating_duration_since(Instant::now()).as_secs();
-        self.clock.now() + i64::try_from(left).unwrap_or(0)
+    /// The number of credentials (for status).
+    pub async fn count(&self, user: &UserId) -> Result<i64, Error> {
+        Ok(rows::count_credentials(&self.db.pool, user).await?)
     }
 }
 
-fn params(stored: &VaultRow) -> Result<KdfParams, Error> {
-    let params: KdfParams = serde_json::from_str(&stored.kdf_params)
-        .map_err(|e| Error::Internal(format!("vault parameters: {e}")))?;
-    Ok(params.checked()?)
-}
-
-/// The stored scope of a credential row.
-pub fn stored_scope(row: &CredentialRow) -> Result<CredentialScope, Error> {
-    serde_json::from_str(&row.scope).map_err(|e| Error::Internal(format!("credential scope: {e}")))
-}
-
-fn view(row: CredentialRow) -> Result<CredentialView, Error> {
-    let scope = stored_scope(&row)?;
-    let kind = match row.kind.as_str() {
-        "bearer" => Kind::Bearer,
-        "header" => Kind::Header,
-        "basic" => Kind::Basic,
-        _ => return Err(Error::Internal("credential kind".into())),
-    };
-    Ok(CredentialView {
-        id: row.id,
-        name: row.name,
-        kind,
-        scope,
-        version: row.version,
-        uses: row.uses,
-        created_at: row.created_at,
-    })
-}
+/// What a request on a credential nobody unlocked says.
+pub const LOCKED: &str = "this credential is not unlocked: its owner must unlock the vault (aileron vault unlock)";
 
 /// Names of credentials, escrows and agent tokens: 1 to 64 of `[A-Za-z0-9._-]`, not only dots
 /// (`.` and `..` would read as path segments in URLs that carry the name).
@@ -460,69 +485,4 @@ pub fn check_name(name: &str) -> Result<(), Error> {
             "name: 1 to 64 letters, digits, '-', '_' or '.', not only dots".into(),
         ))
     }
-}
-
-fn credential_scope(new: &NewCredential) -> Result<CredentialScope, Error> {
-    let bad = |m: &str| Err(Error::InvalidRequest(m.into()));
-    let (inject, username) = match new.kind {
-        Kind::Bearer => {
-            if new.format.is_some() || new.username.is_some() {
-                return bad("bearer credentials take no format or username");
-            }
-            let header = new.header.clone().unwrap_or_else(|| "Authorization".into());
-            let format = "Bearer {secret}".into();
-            let username = None;
-            (
-                Inject {
-                    header,
-                    format,
-                    username,
-                },
-                None,
-            )
-        }
-        Kind::Header => {
-            let Some(header) = new.header.clone() else {
-                return bad("header credentials need `header`");
-            };
-            if new.username.is_some() {
-                return bad("header credentials take no username");
-            }
-            let format = new.format.clone().unwrap_or_else(|| "{secret}".into());
-            let username = None;
-            (
-                Inject {
-                    header,
-                    format,
-                    username,
-                },
-                None,
-            )
-        }
-        Kind::Basic => {
-            let Some(username) = new.username.clone() else {
-                return bad("basic credentials need `username`");
-            };
-            if username.contains(':') || username.chars().any(char::is_control) {
-                return bad("username: no ':' or control characters");
-            }
-            if new.format.is_some() {
-                return bad("basic credentials take no format");
-            }
-            let header = new.header.clone().unwrap_or_else(|| "Authorization".into());
-            let format = "Basic {secret}".into();
-            let inject = Inject {
-                header,
-                format,
-                username: None,
-            };
-            (inject, Some(username))
-        }
-    };
-    Ok(CredentialScope {
-        allow: new.allow.clone(),
-        inject,
-        max_uses: new.max_uses,
-        username,
-    })
 }

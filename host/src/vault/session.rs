@@ -1,12 +1,13 @@
-//! Unlocked vaults: the data key held in memory for `AILERON_KEK_SESSION_TTL` after a passphrase
-//! verification, dropped (and so zeroized) on lock, on expiry, or by the sweep.
+//! Server-trust mode only (no enclave): the credential key a client handed over, held in memory
+//! for `AILERON_KEK_SESSION_TTL`, dropped (and so zeroized) on lock, on expiry, or by the sweep.
+//! With an enclave there are no sessions: the server never holds a key.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::envelope::DataKey;
+use aileron_sdk::vault::Key as DataKey;
 
 /// One unlocked vault.
 struct Session {
@@ -84,54 +85,6 @@ impl<K: Eq + Hash + Clone> Sessions<K> {
     }
 }
 
-/// Failed passphrase attempts per owner: after `max_failures` within `window`, further
-/// attempts are refused until the window has passed since the first failure.
-pub struct FailureLimiter<K> {
-    max_failures: u32,
-    window: Duration,
-    failures: Mutex<HashMap<K, (u32, Instant)>>,
-}
-
-impl<K: Eq + Hash + Clone> FailureLimiter<K> {
-    /// A limiter allowing `max_failures` per `window`.
-    pub fn new(max_failures: u32, window: Duration) -> Self {
-        FailureLimiter {
-            max_failures,
-            window,
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// `Err(retry_after)` when `owner` must wait before trying again.
-    pub fn check(&self, owner: &K, now: Instant) -> Result<(), Duration> {
-        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match failures.get(owner) {
-            Some((count, first)) if *count >= self.max_failures && now < *first + self.window => {
-                Err(*first + self.window - now)
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Records a failed attempt.
-    pub fn failed(&self, owner: &K, now: Instant) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = failures.entry(owner.clone()).or_insert((0, now));
-        if now >= entry.1 + self.window {
-            *entry = (0, now);
-        }
-        entry.0 += 1;
-    }
-
-    /// Forgets failures after a success.
-    pub fn succeeded(&self, owner: &K) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(owner);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,26 +126,5 @@ mod tests {
                 .expires(&"new", t0 + Duration::from_secs(61))
                 .is_some()
         );
-    }
-
-    #[test]
-    fn the_limiter_refuses_after_too_many_failures_and_forgives_after_the_window() {
-        let limiter = FailureLimiter::new(3, Duration::from_secs(300));
-        let t0 = Instant::now();
-        for _ in 0..3 {
-            assert!(limiter.check(&"u1", t0).is_ok());
-            limiter.failed(&"u1", t0);
-        }
-        assert_eq!(
-            limiter.check(&"u1", t0 + Duration::from_secs(100)),
-            Err(Duration::from_secs(200))
-        );
-        assert!(
-            limiter.check(&"u2", t0).is_ok(),
-            "another user is not affected"
-        );
-        assert!(limiter.check(&"u1", t0 + Duration::from_secs(300)).is_ok());
-        limiter.succeeded(&"u1");
-        assert!(limiter.check(&"u1", t0).is_ok());
     }
 }

@@ -287,6 +287,17 @@ pub fn open_credential(
     open(key, ciphertext, &binding.aad()).map_err(|_| VaultError::Tampered(name.to_owned()))
 }
 
+/// An envelope of `plain` under `key` with associated data `aad` (a random nonce), for other
+/// keys than the vault's (the server seals escrow handles at rest with it).
+pub fn seal_envelope(key: &Key, plain: &[u8], aad: &[u8]) -> Result<Vec<u8>, VaultError> {
+    seal(key, plain, aad, random_nonce()?)
+}
+
+/// Opens what [`seal_envelope`] sealed with the same key and associated data.
+pub fn open_envelope(key: &Key, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    open(key, sealed, aad)
+}
+
 fn random_nonce() -> Result<[u8; NONCE_LEN], VaultError> {
     let mut nonce = [0u8; NONCE_LEN];
     SystemRandom::new()

@@ -81,11 +81,10 @@ codes! {
     AlreadyExists = "already_exists", 409, "Something with this name already exists.";
     QuotaExceeded = "quota_exceeded", 403, "A per-user or per-subject limit (credentials, escrows) is reached.";
     // The vault.
-    InvalidPassphrase = "invalid_passphrase", 400, "The passphrase is too short or too long.";
-    PassphraseNotSet = "passphrase_not_set", 409, "No vault exists yet: set a passphrase first.";
-    CurrentPassphraseRequired = "current_passphrase_required", 400, "Changing the passphrase needs the current one.";
-    WrongPassphrase = "wrong_passphrase", 403, "The passphrase is not correct.";
-    VaultLocked = "vault_locked", 423, "The vault is locked: unlock it (aileron vault unlock).";
+    VaultNotSet = "vault_not_set", 409, "No vault exists yet: make one first (aileron vault set).";
+    InvalidVerifier = "invalid_verifier", 403, "The verifier does not prove the vault key (a wrong passphrase on the client).";
+    ServerTrustDisabled = "server_trust_disabled", 409, "An enclave brokers on this server: it never holds a vault key.";
+    VaultLocked = "vault_locked", 423, "The credential is not unlocked: its owner must unlock the vault (aileron vault unlock).";
     // Escrows and the enclave behind the host.
     EscrowLost = "escrow_lost", 409, "The escrow is gone (the enclave restarted): unlock or escrow again.";
     TeeDisabled = "tee_disabled", 409, "No enclave is configured on this server.";

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::http::AppState;
 use crate::http::extract::{AuthUser, JsonBody};
-use crate::relay::{self, Caller, EscrowView};
+use crate::escrow::{Caller, EscrowView};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -59,6 +59,18 @@ pub struct BrokeredResponseDoc {
     status: u16,
     headers: Vec<Vec<String>>,
     body: String,
+}
+
+/// A credential sealed to the attested enclave (DESIGN §4), all base64url.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SealedDoc {
+    /// The scope JSON (also the HPKE associated data).
+    scope: String,
+    /// The HPKE encapsulated key.
+    enc: String,
+    /// The HPKE ciphertext of the secret.
+    ciphertext: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -137,7 +149,7 @@ pub async fn register(
         enc: body.enc,
         ciphertext: body.ciphertext,
     };
-    let view = relay::register_sealed(&state, &who.user_id, &body.name, &sealed).await?;
+    let view = state.escrows.register_sealed(&who.user_id, &body.name, &sealed).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -148,7 +160,7 @@ pub async fn list(
     State(state): State<AppState>,
     who: AuthUser,
 ) -> Result<Json<Vec<EscrowView>>, Error> {
-    Ok(Json(relay::list_sealed(&state, &who.user_id).await?))
+    Ok(Json(state.escrows.list_sealed(&who.user_id).await?))
 }
 
 /// One escrow.
@@ -160,7 +172,7 @@ pub async fn status(
     who: AuthUser,
     Path(name): Path<String>,
 ) -> Result<Json<EscrowView>, Error> {
-    Ok(Json(relay::sealed(&state, &who.user_id, &name).await?))
+    Ok(Json(state.escrows.sealed(&who.user_id, &name).await?))
 }
 
 /// Revokes an escrow: the enclave forgets and zeroizes the secret.
@@ -172,7 +184,7 @@ pub async fn remove(
     who: AuthUser,
     Path(name): Path<String>,
 ) -> Result<StatusCode, Error> {
-    relay::remove_sealed(&state, &who.user_id, &name).await?;
+    state.escrows.remove_sealed(&who.user_id, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -189,6 +201,6 @@ pub async fn request(
     JsonBody(body): JsonBody<BrokeredRequest>,
 ) -> Result<Json<BrokeredResponse>, Error> {
     Ok(Json(
-        relay::sealed_request(&state, &caller, &name, &body).await?,
+        state.escrows.sealed_request(&caller, &name, &body).await?,
     ))
 }

@@ -24,6 +24,11 @@ pub struct StatusView {
     escrows_active: i64,
     /// The caller's escrows the enclave lost by restarting.
     escrows_lost: i64,
+    /// Who brokers: `enclave`, or `server` (no enclave: the server can read a vault's
+    /// credentials while it is unlocked).
+    trust: crate::vault::Trust,
+    /// The same in words.
+    trust_statement: &'static str,
     /// What to do, when something needs doing.
     #[serde(skip_serializing_if = "Option::is_none")]
     action: Option<&'static str>,
@@ -40,16 +45,30 @@ pub async fn status(
     // The status asks the enclave for its boot; a restart is noticed now, not at the next tick.
     let status = state.tee.status().await;
     if let Some(boot) = &status.boot_id {
-        crate::relay::lost_before(&state, boot).await?;
+        state.escrows.lost_before(boot).await?;
     }
-    let (escrows_active, escrows_lost) = crate::relay::counts(&state, &who.user_id).await?;
+    let (escrows_active, escrows_lost) = state.escrows.counts(&who.user_id).await?;
     let action = (escrows_lost > 0).then_some(
-        "the enclave restarted and lost escrows: verify your passphrase again (POST /v1/users/me/passphrase/verify) and escrow sealed credentials again",
+        "the enclave restarted and lost escrows: unlock the vault again (aileron vault unlock) and escrow sealed credentials again",
     );
+    let trust = state.vault.trust();
     Ok(Json(StatusView {
         status,
         escrows_active,
         escrows_lost,
+        trust,
+        trust_statement: trust_statement(trust),
         action,
     }))
+}
+
+fn trust_statement(trust: crate::vault::Trust) -> &'static str {
+    match trust {
+        crate::vault::Trust::Enclave => {
+            "credentials are used only inside the attested enclave; this server stores and relays ciphertext it cannot open"
+        }
+        crate::vault::Trust::Server => {
+            "no enclave is configured: this server brokers requests itself and CAN READ the credentials of a vault while it is unlocked (server-trust mode)"
+        }
+    }
 }

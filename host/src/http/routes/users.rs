@@ -43,7 +43,7 @@ fn name(raw: &str, field: &str) -> Result<Option<String>, Error> {
 #[utoipa::path(get, path = "/v1/users/me", tag = "users",
     responses((status = 200, body = Me), (status = 401, body = crate::http::error::ErrorBody)))]
 pub async fn get_me(State(state): State<AppState>, who: AuthUser) -> Result<Json<Me>, Error> {
-    Ok(Json(accounts::me(&state.db, &who).await?))
+    Ok(Json(accounts::me(&state.db, &who.user_id).await?))
 }
 
 /// Updates the signed-in user's display name.
@@ -59,7 +59,7 @@ pub async fn patch_me(
         "display_name",
     )?;
     Ok(Json(
-        accounts::rename_me(&state.db, &who, display.as_deref()).await?,
+        accounts::rename_me(&state.db, &who.user_id, display.as_deref()).await?,
     ))
 }
 
@@ -70,7 +70,7 @@ pub async fn get_enterprise(
     State(state): State<AppState>,
     who: AuthUser,
 ) -> Result<Json<EnterpriseView>, Error> {
-    Ok(Json(accounts::enterprise(&state.db, &who).await?))
+    Ok(Json(accounts::enterprise(&state.db, &who.user_id).await?))
 }
 
 /// Renames the enterprise (owner or admin).
@@ -83,7 +83,7 @@ pub async fn patch_enterprise(
 ) -> Result<Json<EnterpriseView>, Error> {
     let new = name(&req.name, "name")?.ok_or(Error::InvalidRequest("name: required".into()))?;
     Ok(Json(
-        accounts::rename_enterprise(&state.db, &who, &new).await?,
+        accounts::rename_enterprise(&state.db, &who.user_id, &new).await?,
     ))
 }
 
@@ -96,6 +96,6 @@ pub async fn delete_provider(
     who: AuthUser,
     Path(provider): Path<String>,
 ) -> Result<StatusCode, Error> {
-    accounts::unlink_provider(&state.db, &who, &provider).await?;
+    accounts::unlink_provider(&state.db, &who.user_id, &provider).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,281 +1,261 @@
-//! `/v1/users/me/passphrase…` (the vault) and `/v1/credentials…`.
+//! `/v1/vault…` and `/v1/credentials…`: the end-to-end vault (docs/vault.md). Handlers extract,
+//! call one service, map.
 
-use aileron_sdk::wire::{BrokeredRequest, BrokeredResponse};
+use aileron_sdk::wire::{BrokeredRequest, BrokeredResponse, EscrowRequest};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::audit::Actor;
 use crate::error::Error;
+use crate::escrow::{Caller, EscrowView};
 use crate::http::AppState;
 use crate::http::extract::{AuthUser, JsonBody};
-use crate::http::routes::escrows::{BrokeredRequestDoc, BrokeredResponseDoc};
-use crate::relay::{self, Caller};
-use crate::vault::service::{CredentialView, NewCredential};
+use crate::http::routes::escrows::{BrokeredRequestDoc, BrokeredResponseDoc, SealedDoc};
+use crate::vault::service::{CredentialView, NewCredential, NewVault, Rewrap, UpdatedCredential, VaultInfo};
+
+type ErrorBody = crate::http::error::ErrorBody;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/users/me/passphrase", post(set_passphrase))
-        .route("/v1/users/me/passphrase/verify", post(verify_passphrase))
-        .route("/v1/users/me/passphrase/salt", get(salt))
-        .route("/v1/users/me/passphrase/session", get(session))
-        .route("/v1/users/me/passphrase/lock", post(lock))
-        .route(
-            "/v1/credentials",
-            post(create_credential).get(list_credentials),
-        )
+        .route("/v1/vault", get(vault).put(create_vault).delete(delete_vault))
+        .route("/v1/vault/passphrase", post(change_passphrase))
+        .route("/v1/vault/session", post(open_session))
+        .route("/v1/vault/lock", post(lock))
+        .route("/v1/credentials", post(create_credential).get(list_credentials))
         .route(
             "/v1/credentials/{name}",
-            get(get_credential).delete(delete_credential),
+            get(get_credential)
+                .put(update_credential)
+                .delete(delete_credential),
         )
+        .route("/v1/credentials/{name}/escrow", post(escrow_credential))
         .route("/v1/credentials/{name}/requests", post(credential_request))
 }
 
+/// Proof of the vault key.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SetPassphrase {
-    /// 8 to 1024 characters.
-    #[schema(value_type = String, format = Password)]
-    passphrase: SecretString,
-    /// Required to change an existing passphrase.
-    #[schema(value_type = Option<String>, format = Password)]
-    current_passphrase: Option<SecretString>,
+pub struct Proof {
+    /// base64url of the 32-byte verifier (docs/vault.md, format v1 §3).
+    verifier: String,
 }
 
+/// Server-trust mode: the credential key, for the session.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct VerifyPassphrase {
-    #[schema(value_type = String, format = Password)]
-    passphrase: SecretString,
+pub struct SessionRequest {
+    verifier: String,
+    /// base64url of the 32-byte credential key (never the passphrase or the vault key).
+    credential_key: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct Verified {
-    valid: bool,
-    /// Unix seconds; absent when not valid.
-    session_expires_at: Option<i64>,
-    /// Credentials escrowed into the enclave by this verification.
-    escrowed_count: usize,
-    /// Why some credentials could not be escrowed (the enclave is unavailable…).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    escrow_error: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Salt {
-    /// base64url salt.
-    salt: String,
-    /// Always `argon2id`.
-    algorithm: &'static str,
-    m_cost_kib: u32,
-    t_cost: u32,
-    p_cost: u32,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct SessionState {
-    active: bool,
+pub struct SessionOpened {
     /// Unix seconds.
-    expires_at: Option<i64>,
+    expires_at: i64,
+    /// Always `server`: said plainly, the server can read this vault's credentials until then.
+    trust: crate::vault::Trust,
 }
 
-/// Sets the vault passphrase, or changes it (`current_passphrase` required). A change re-wraps
-/// the data key: every credential stays readable.
-#[utoipa::path(post, path = "/v1/users/me/passphrase", tag = "vault", request_body = SetPassphrase,
-    responses((status = 204), (status = 400, body = crate::http::error::ErrorBody),
-        (status = 403, body = crate::http::error::ErrorBody), (status = 429, body = crate::http::error::ErrorBody)))]
-pub async fn set_passphrase(
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Locked {
+    /// Credential escrows revoked in the enclave.
+    escrows_revoked: usize,
+}
+
+/// A credential with its escrow, if any.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CredentialOut {
+    #[serde(flatten)]
+    credential: CredentialView,
+    escrow: Option<EscrowView>,
+}
+
+/// What a client needs to open the vault: the KDF, the wrapped vault key, and who brokers.
+#[utoipa::path(get, path = "/v1/vault", tag = "vault",
+    responses((status = 200, body = VaultInfo), (status = 409, body = ErrorBody)))]
+pub async fn vault(State(state): State<AppState>, who: AuthUser) -> Result<Json<VaultInfo>, Error> {
+    Ok(Json(state.vault.info(&who.user_id).await?))
+}
+
+/// Registers a vault the client made: KDF parameters within the floor and ceiling, the wrapped
+/// vault key, the verifier (the server keeps its hash).
+#[utoipa::path(put, path = "/v1/vault", tag = "vault", request_body = NewVault,
+    responses((status = 201), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_vault(
     State(state): State<AppState>,
     who: AuthUser,
-    JsonBody(body): JsonBody<SetPassphrase>,
+    JsonBody(body): JsonBody<NewVault>,
 ) -> Result<StatusCode, Error> {
-    let change = body.current_passphrase.is_some();
-    state
-        .vault
-        .set_passphrase(&who.user_id, body.passphrase, body.current_passphrase)
-        .await?;
-    let action = if change {
-        "passphrase.change"
-    } else {
-        "passphrase.set"
-    };
-    state
-        .audit
-        .record(&who.user_id, &Actor::User, action, json!({}))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    state.vault.create(&who.user_id, body).await?;
+    Ok(StatusCode::CREATED)
 }
 
-/// Verifies the passphrase: opens the vault for `AILERON_KEK_SESSION_TTL` and, with an enclave,
-/// escrows every credential (expiry now + `AILERON_ESCROW_TTL`).
-#[utoipa::path(post, path = "/v1/users/me/passphrase/verify", tag = "vault", request_body = VerifyPassphrase,
-    responses((status = 200, body = Verified), (status = 409, body = crate::http::error::ErrorBody),
-        (status = 429, body = crate::http::error::ErrorBody)))]
-pub async fn verify_passphrase(
+/// A passphrase change: the same vault key, wrapped anew; needs proof of the vault key.
+#[utoipa::path(post, path = "/v1/vault/passphrase", tag = "vault", request_body = Rewrap,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn change_passphrase(
     State(state): State<AppState>,
     who: AuthUser,
-    JsonBody(body): JsonBody<VerifyPassphrase>,
-) -> Result<Json<Verified>, Error> {
-    let unlocked = match state.vault.verify(&who.user_id, body.passphrase).await {
-        Ok(unlocked) => unlocked,
-        Err(Error::WrongPassphrase) => {
-            state
-                .audit
-                .record(
-                    &who.user_id,
-                    &Actor::User,
-                    "passphrase.verify",
-                    json!({"valid": false}),
-                )
-                .await?;
-            return Ok(Json(Verified {
-                valid: false,
-                session_expires_at: None,
-                escrowed_count: 0,
-                escrow_error: None,
-            }));
-        }
-        Err(e) => return Err(e),
-    };
-    let (escrowed, escrow_error) = relay::auto_escrow(&state, &who.user_id, &unlocked.key).await?;
-    state
-        .audit
-        .record(
-            &who.user_id,
-            &Actor::User,
-            "passphrase.verify",
-            json!({"valid": true, "escrowed": escrowed}),
-        )
-        .await?;
-    Ok(Json(Verified {
-        valid: true,
-        session_expires_at: Some(unlocked.expires_at),
-        escrowed_count: escrowed,
-        escrow_error,
-    }))
-}
-
-/// The salt and Argon2id parameters of the vault.
-#[utoipa::path(get, path = "/v1/users/me/passphrase/salt", tag = "vault",
-    responses((status = 200, body = Salt), (status = 409, body = crate::http::error::ErrorBody)))]
-pub async fn salt(State(state): State<AppState>, who: AuthUser) -> Result<Json<Salt>, Error> {
-    let (salt, params) = state.vault.salt(&who.user_id).await?;
-    Ok(Json(Salt {
-        salt,
-        algorithm: "argon2id",
-        m_cost_kib: params.m_cost_kib,
-        t_cost: params.t_cost,
-        p_cost: params.p_cost,
-    }))
-}
-
-/// Whether the vault is unlocked, and until when.
-#[utoipa::path(get, path = "/v1/users/me/passphrase/session", tag = "vault",
-    responses((status = 200, body = SessionState)))]
-pub async fn session(State(state): State<AppState>, who: AuthUser) -> Json<SessionState> {
-    let expires_at = state.vault.session(&who.user_id);
-    Json(SessionState {
-        active: expires_at.is_some(),
-        expires_at,
-    })
-}
-
-/// Locks the vault now: the data key is dropped from memory and zeroized.
-#[utoipa::path(post, path = "/v1/users/me/passphrase/lock", tag = "vault",
-    responses((status = 204)))]
-pub async fn lock(State(state): State<AppState>, who: AuthUser) -> Result<StatusCode, Error> {
-    if state.vault.lock(&who.user_id) {
-        state
-            .audit
-            .record(&who.user_id, &Actor::User, "vault.lock", json!({}))
-            .await?;
-    }
+    JsonBody(body): JsonBody<Rewrap>,
+) -> Result<StatusCode, Error> {
+    state.vault.rewrap(&who.user_id, body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Stores a credential sealed under the vault's data key. The vault must be unlocked (423).
+/// Deletes the vault, every credential and their escrows; needs proof of the vault key.
+#[utoipa::path(delete, path = "/v1/vault", tag = "vault", request_body = Proof,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_vault(
+    State(state): State<AppState>,
+    who: AuthUser,
+    JsonBody(body): JsonBody<Proof>,
+) -> Result<StatusCode, Error> {
+    // The proof first: a wrong one changes nothing, not even the escrows.
+    state.vault.check_proof(&who.user_id, &body.verifier).await?;
+    state.escrows.lock(&who.user_id).await?;
+    state.vault.delete(&who.user_id, &body.verifier).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Server-trust mode only (no enclave): the server holds the credential key for
+/// `AILERON_KEK_SESSION_TTL` and can read this vault's credentials until then.
+#[utoipa::path(post, path = "/v1/vault/session", tag = "vault", request_body = SessionRequest,
+    responses((status = 200, body = SessionOpened), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn open_session(
+    State(state): State<AppState>,
+    who: AuthUser,
+    JsonBody(body): JsonBody<SessionRequest>,
+) -> Result<Json<SessionOpened>, Error> {
+    let expires_at = state
+        .vault
+        .open_session(&who.user_id, &body.verifier, &body.credential_key)
+        .await?;
+    Ok(Json(SessionOpened {
+        expires_at,
+        trust: crate::vault::Trust::Server,
+    }))
+}
+
+/// Locks the vault: every credential escrow is revoked (and a server-trust session ends).
+#[utoipa::path(post, path = "/v1/vault/lock", tag = "vault",
+    responses((status = 200, body = Locked)))]
+pub async fn lock(State(state): State<AppState>, who: AuthUser) -> Result<Json<Locked>, Error> {
+    let escrows_revoked = state.escrows.lock(&who.user_id).await?;
+    Ok(Json(Locked { escrows_revoked }))
+}
+
+/// Stores a credential the client encrypted under its vault key, bound to this policy.
 #[utoipa::path(post, path = "/v1/credentials", tag = "credentials", request_body = NewCredential,
-    responses((status = 201, body = CredentialView), (status = 400, body = crate::http::error::ErrorBody),
-        (status = 409, body = crate::http::error::ErrorBody), (status = 423, body = crate::http::error::ErrorBody)))]
+    responses((status = 201, body = CredentialView), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_credential(
     State(state): State<AppState>,
     who: AuthUser,
     JsonBody(body): JsonBody<NewCredential>,
 ) -> Result<(StatusCode, Json<CredentialView>), Error> {
-    let view = state.vault.create(&who.user_id, body).await?;
-    state
-        .audit
-        .record(
-            &who.user_id,
-            &Actor::User,
-            "credential.create",
-            json!({"name": view.name, "id": view.id}),
-        )
-        .await?;
-    // Best effort: a failure here is retried at the first request or the next verification.
-    if let Err(e) = relay::escrow_new(&state, &who.user_id, &view.name).await {
-        tracing::warn!(credential = %view.name, error = %e, "escrow of a new credential failed");
-    }
+    let view = state.vault.create_credential(&who.user_id, body).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// The caller's credentials (never their secrets).
+/// The caller's credentials: policies and ciphertexts (never secrets), with their escrows.
 #[utoipa::path(get, path = "/v1/credentials", tag = "credentials",
-    responses((status = 200, body = Vec<CredentialView>)))]
+    responses((status = 200, body = Vec<CredentialOut>)))]
 pub async fn list_credentials(
     State(state): State<AppState>,
     who: AuthUser,
-) -> Result<Json<Vec<CredentialView>>, Error> {
-    Ok(Json(state.vault.list(&who.user_id).await?))
+) -> Result<Json<Vec<CredentialOut>>, Error> {
+    let escrows = state.escrows.credential_escrows(&who.user_id).await?;
+    let rows = state.vault.credentials(&who.user_id).await?;
+    let out = rows
+        .into_iter()
+        .map(|row| {
+            let escrow = escrows.iter().find(|e| e.name == row.name).cloned();
+            CredentialOut {
+                credential: row.into(),
+                escrow,
+            }
+        })
+        .collect();
+    Ok(Json(out))
 }
 
-/// One credential (never its secret).
+/// One credential.
 #[utoipa::path(get, path = "/v1/credentials/{name}", tag = "credentials",
     params(("name" = String, Path)),
-    responses((status = 200, body = CredentialView), (status = 404, body = crate::http::error::ErrorBody)))]
+    responses((status = 200, body = CredentialOut), (status = 404, body = ErrorBody)))]
 pub async fn get_credential(
     State(state): State<AppState>,
     who: AuthUser,
     Path(name): Path<String>,
+) -> Result<Json<CredentialOut>, Error> {
+    let row = state.vault.credential(&who.user_id, &name).await?;
+    let escrow = state.escrows.credential_escrow(&who.user_id, &name).await?;
+    Ok(Json(CredentialOut {
+        credential: row.into(),
+        escrow,
+    }))
+}
+
+/// A new secret or policy for a credential (version + 1); its escrow is revoked.
+#[utoipa::path(put, path = "/v1/credentials/{name}", tag = "credentials",
+    params(("name" = String, Path)), request_body = UpdatedCredential,
+    responses((status = 200, body = CredentialView), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update_credential(
+    State(state): State<AppState>,
+    who: AuthUser,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<UpdatedCredential>,
 ) -> Result<Json<CredentialView>, Error> {
-    Ok(Json(state.vault.view(&who.user_id, &name).await?))
+    let view = state.vault.update_credential(&who.user_id, &name, body).await?;
+    state.escrows.forget_credential(&who.user_id, &name).await?;
+    Ok(Json(view))
 }
 
 /// Deletes a credential and revokes its escrow.
 #[utoipa::path(delete, path = "/v1/credentials/{name}", tag = "credentials",
     params(("name" = String, Path)),
-    responses((status = 204), (status = 404, body = crate::http::error::ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_credential(
     State(state): State<AppState>,
     who: AuthUser,
     Path(name): Path<String>,
 ) -> Result<StatusCode, Error> {
-    state.vault.get(&who.user_id, &name).await?;
-    relay::forget_credential(&state, &who.user_id, &name).await?;
-    state.vault.delete(&who.user_id, &name).await?;
-    state
-        .audit
-        .record(
-            &who.user_id,
-            &Actor::User,
-            "credential.delete",
-            json!({"name": name}),
-        )
-        .await?;
+    state.escrows.forget_credential(&who.user_id, &name).await?;
+    state.vault.delete_credential(&who.user_id, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A brokered request with a vault credential: the secret is injected by the enclave (or, with
-/// no enclave, by the host) and redacted from the answer. Users and agent tokens.
+/// Escrows a credential the client sealed to the attested enclave (its scope must be the
+/// credential's policy); the escrow it replaces is revoked.
+#[utoipa::path(post, path = "/v1/credentials/{name}/escrow", tag = "credentials",
+    params(("name" = String, Path)), request_body = SealedDoc,
+    responses((status = 201, body = EscrowView), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn escrow_credential(
+    State(state): State<AppState>,
+    who: AuthUser,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<EscrowRequest>,
+) -> Result<(StatusCode, Json<EscrowView>), Error> {
+    let view = state
+        .escrows
+        .escrow_credential(&who.user_id, &name, &body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// A brokered request with a vault credential: the secret is injected by the enclave (or, in
+/// server-trust mode, by this server) and redacted from the answer. Users and agent tokens.
 #[utoipa::path(post, path = "/v1/credentials/{name}/requests", tag = "credentials",
     params(("name" = String, Path)), request_body = BrokeredRequestDoc,
-    responses((status = 200, body = BrokeredResponseDoc), (status = 403, body = crate::http::error::ErrorBody),
-        (status = 404, body = crate::http::error::ErrorBody), (status = 409, body = crate::http::error::ErrorBody),
-        (status = 423, body = crate::http::error::ErrorBody)))]
+    responses((status = 200, body = BrokeredResponseDoc), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 423, body = ErrorBody)))]
 pub async fn credential_request(
     State(state): State<AppState>,
     caller: Caller,
@@ -283,6 +263,6 @@ pub async fn credential_request(
     JsonBody(body): JsonBody<BrokeredRequest>,
 ) -> Result<Json<BrokeredResponse>, Error> {
     Ok(Json(
-        relay::credential_request(&state, &caller, &name, &body).await?,
+        state.escrows.credential_request(&caller, &name, &body).await?,
     ))
 }

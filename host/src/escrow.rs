@@ -1,0 +1,581 @@
+//! Credentials at work: escrows in the enclave (sealed by clients, relayed here with an admission
+//! ticket, indexed with their handle sealed under the host key), brokered requests through them,
+//! and, in server-trust mode, brokered requests in this process with the session's key. The
+//! service writes its own audit events.
+
+use std::sync::Arc;
+
+use aileron_broker::BrokerError;
+use aileron_broker::scope::ValidScope;
+use aileron_sdk::vault::CredentialPolicy;
+use aileron_sdk::wire::{self, BrokeredRequest, BrokeredResponse, ErrorCode, EscrowRequest, Scope};
+use aileron_sdk::{Client, Escrow};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::admission::HostAdmission;
+use crate::agents::Agent;
+use crate::audit::{Actor, Audit};
+use crate::clock::Clock;
+use crate::config::Quotas;
+use crate::db::Db;
+use crate::db::escrows::{self, EscrowRow, Kind};
+use crate::db::vault::CredentialRow;
+use crate::error::Error;
+use crate::ids::UserId;
+use crate::keys::HostKey;
+use crate::tee::Tee;
+use crate::vault::{Vault, service::check_name};
+
+/// What errors say when the enclave lost a vault credential's escrow.
+pub const LOST_VAULT: &str = "this credential's escrow is lost (the enclave restarted, or the server's keys changed): unlock the vault again (aileron vault unlock)";
+/// The same for an escrow sealed through the SDK.
+pub const LOST_SEALED: &str = "this escrow is lost (the enclave restarted, or the server's keys changed): escrow the credential again (aileron escrow put)";
+
+/// Who makes a brokered request: the user, or one of their agent tokens.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub agent: Option<Agent>,
+}
+
+impl Caller {
+    /// For the audit log.
+    pub fn actor(&self) -> Actor {
+        match &self.agent {
+            Some(agent) => Actor::Agent(agent.id.clone()),
+            None => Actor::User,
+        }
+    }
+
+    /// An agent restricted to other names does not see this one (404, like another user's).
+    fn may_use(&self, name: &str) -> Result<(), Error> {
+        match self.agent.as_ref().and_then(|a| a.credentials.as_ref()) {
+            Some(names) if !names.iter().any(|n| n == name) => Err(Error::NotFound),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// An escrow as `GET /v1/escrows` and a credential's `escrow` show it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EscrowView {
+    pub name: String,
+    pub escrow_id: String,
+    pub boot_id: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// `active`, `expired` or `lost` (the enclave restarted).
+    pub status: &'static str,
+}
+
+fn escrow_view(row: &EscrowRow, now: i64) -> EscrowView {
+    EscrowView {
+        name: row.name.clone(),
+        escrow_id: row.escrow_id.clone(),
+        boot_id: row.boot_id.clone(),
+        expires_at: row.expires_at,
+        status: if row.lost_at.is_some() {
+            "lost"
+        } else if row.expires_at <= now {
+            "expired"
+        } else {
+            "active"
+        },
+    }
+}
+
+fn lost_message(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Sealed => LOST_SEALED,
+        Kind::Credential => LOST_VAULT,
+    }
+}
+
+fn kind_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Sealed => "sealed",
+        Kind::Credential => "credential",
+    }
+}
+
+/// The escrow service.
+pub struct Escrows {
+    db: Db,
+    clock: Clock,
+    tee: Arc<Tee>,
+    vault: Arc<Vault>,
+    admission: Arc<HostAdmission>,
+    host_key: HostKey,
+    audit: Arc<Audit>,
+    quotas: Quotas,
+}
+
+/// What the escrow service works with.
+pub struct EscrowDeps {
+    pub db: Db,
+    pub clock: Clock,
+    pub tee: Arc<Tee>,
+    pub vault: Arc<Vault>,
+    pub admission: Arc<HostAdmission>,
+    pub host_key: HostKey,
+    pub audit: Arc<Audit>,
+    pub quotas: Quotas,
+}
+
+impl Escrows {
+    /// The service.
+    pub fn new(deps: EscrowDeps) -> Escrows {
+        Escrows {
+            db: deps.db,
+            clock: deps.clock,
+            tee: deps.tee,
+            vault: deps.vault,
+            admission: deps.admission,
+            host_key: deps.host_key,
+            audit: deps.audit,
+            quotas: deps.quotas,
+        }
+    }
+
+    fn client(&self) -> Result<&Client, Error> {
+        self.tee.client().map(|c| &**c).ok_or(Error::TeeDisabled)
+    }
+
+    /// Maps an SDK failure; a restart marks the whole index of older boots lost.
+    async fn enclave_error(&self, e: aileron_sdk::Error, lost: &str) -> Error {
+        use aileron_sdk::Error as E;
+        match e {
+            E::EnclaveRestarted { new, .. } => {
+                if let Err(e) = escrows::mark_lost(&self.db.pool, &new, self.clock.now()).await {
+                    tracing::warn!(error = %e, "could not mark lost escrows");
+                }
+                Error::EscrowLost(lost.into())
+            }
+            E::Api { code, message, .. } => Error::Refused { code, message },
+            E::Invalid(m) => Error::InvalidRequest(m),
+            other => Error::EnclaveUnavailable(other.to_string()),
+        }
+    }
+
+    /// Relays a sealed credential to the enclave with the user's admission ticket.
+    async fn relay(&self, user: &UserId, body: &EscrowRequest, lost: &str) -> Result<Escrow, Error> {
+        let client = self.client()?;
+        let ticket = self.admission.for_user(user)?;
+        match client.escrow_sealed(body, ticket.expose_secret()).await {
+            Ok(escrow) => Ok(escrow),
+            Err(e) => Err(self.enclave_error(e, lost).await),
+        }
+    }
+
+    /// Stores an escrow in the index with its handle sealed under the host key, and audits it.
+    async fn index(
+        &self,
+        user: &UserId,
+        kind: Kind,
+        name: &str,
+        credential_id: Option<String>,
+        escrow: &Escrow,
+    ) -> Result<EscrowRow, Error> {
+        let context = handle_context(user, kind_label(kind), name, &escrow.escrow_id);
+        let sealed = self
+            .host_key
+            .seal(escrow.handle.expose_secret().as_bytes(), &context)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let row = EscrowRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.into(),
+            credential_id,
+            escrow_id: escrow.escrow_id.clone(),
+            handle: wire::b64u(&sealed),
+            boot_id: escrow.boot_id.clone(),
+            expires_at: escrow.expires_at.unix_timestamp(),
+            lost_at: None,
+            created_at: self.clock.now(),
+        };
+        escrows::upsert(&self.db.pool, user, kind, &row).await?;
+        self.audit
+            .record(
+                user,
+                &Actor::User,
+                "escrow.create",
+                json!({kind_label(kind): name, "escrow_id": row.escrow_id, "expires_at": row.expires_at}),
+            )
+            .await?;
+        Ok(row)
+    }
+
+    /// The SDK escrow behind an index row (the handle opened with the host key).
+    fn escrow_of(&self, user: &UserId, kind: Kind, row: &EscrowRow) -> Result<Escrow, Error> {
+        let sealed =
+            wire::from_b64u(&row.handle).ok_or(Error::Internal("handle encoding".into()))?;
+        let context = handle_context(user, kind_label(kind), &row.name, &row.escrow_id);
+        // A handle that no longer opens (the signing key, hence the host key, changed) is as good
+        // as lost: say how to recover, not 500.
+        let handle = self
+            .host_key
+            .open(&sealed, &context)
+            .map_err(|_| Error::EscrowLost(lost_message(kind).into()))?;
+        let handle = std::str::from_utf8(&handle).map_err(|_| Error::Internal("handle".into()))?;
+        Ok(Escrow {
+            escrow_id: row.escrow_id.clone(),
+            handle: SecretString::from(handle.to_owned()),
+            boot_id: row.boot_id.clone(),
+            expires_at: OffsetDateTime::from_unix_timestamp(row.expires_at)
+                .map_err(|e| Error::Internal(e.to_string()))?,
+        })
+    }
+
+    /// Best effort: a lost or expired escrow is already gone from the enclave.
+    async fn revoke_at_enclave(&self, user: &UserId, kind: Kind, row: &EscrowRow) {
+        let Some(client) = self.tee.client() else {
+            return;
+        };
+        if row.lost_at.is_some() {
+            return;
+        }
+        let result = match self.escrow_of(user, kind, row) {
+            Ok(escrow) => client.revoke(&escrow).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = result {
+            tracing::info!(escrow_id = %row.escrow_id, error = %e, "escrow not revoked at the enclave");
+        }
+    }
+
+    /// Escrows a vault credential the client sealed to the attested enclave. The scope must be
+    /// the credential's policy with an expiry within `AILERON_ESCROW_TTL`; the escrow it replaces
+    /// is revoked, so the enclave holds each secret once.
+    pub async fn escrow_credential(
+        &self,
+        user: &UserId,
+        name: &str,
+        body: &EscrowRequest,
+    ) -> Result<EscrowView, Error> {
+        let row = self.vault.credential(user, name).await?;
+        self.check_scope(&row, body)?;
+        let escrow = self.relay(user, body, LOST_VAULT).await?;
+        let previous = escrows::get(&self.db.pool, user, Kind::Credential, name).await?;
+        let indexed = self
+            .index(user, Kind::Credential, name, Some(row.id.clone()), &escrow)
+            .await?;
+        if let Some(previous) = previous.filter(|p| p.escrow_id != indexed.escrow_id) {
+            self.revoke_at_enclave(user, Kind::Credential, &previous).await;
+        }
+        Ok(escrow_view(&indexed, self.clock.now()))
+    }
+
+    /// The sealed scope must be exactly the credential's policy (agents rely on it) with a
+    /// future expiry within the server's limit.
+    fn check_scope(&self, row: &CredentialRow, body: &EscrowRequest) -> Result<(), Error> {
+        let invalid = |m: &str| Error::Refused {
+            code: ErrorCode::InvalidScope,
+            message: m.to_owned(),
+        };
+        let bytes = wire::from_b64u(&body.scope).ok_or_else(|| invalid("scope: not base64url"))?;
+        let scope: Scope = serde_json::from_slice(&bytes).map_err(|e| invalid(&e.to_string()))?;
+        let policy: CredentialPolicy = Vault::policy(row)?;
+        let expected = policy.scope(scope.expires_at);
+        if scope != expected {
+            return Err(invalid(
+                "the sealed scope is not this credential's policy (rules, injection or use limit differ)",
+            ));
+        }
+        let now = self.clock.now();
+        let ttl = i64::try_from(self.vault.escrow_ttl().as_secs()).unwrap_or(i64::MAX / 4);
+        let expires = scope.expires_at.unix_timestamp();
+        if expires <= now || expires > now + ttl + 60 {
+            return Err(invalid("expires_at must be in the future, within AILERON_ESCROW_TTL"));
+        }
+        Ok(())
+    }
+
+    /// Revokes every credential escrow of the user (locking the vault) and ends a server-trust
+    /// session. Returns how many escrows were revoked.
+    pub async fn lock(&self, user: &UserId) -> Result<usize, Error> {
+        let rows = escrows::list(&self.db.pool, user, Kind::Credential).await?;
+        for row in &rows {
+            if let Some(removed) = escrows::remove(&self.db.pool, user, Kind::Credential, &row.name).await? {
+                self.revoke_at_enclave(user, Kind::Credential, &removed).await;
+            }
+        }
+        let session = self.vault.end_session(user);
+        self.audit
+            .record(user, &Actor::User, "vault.lock", json!({"escrows": rows.len(), "session": session}))
+            .await?;
+        Ok(rows.len())
+    }
+
+    /// Revokes a credential's escrow (the credential was deleted or changed).
+    pub async fn forget_credential(&self, user: &UserId, name: &str) -> Result<(), Error> {
+        if let Some(row) = escrows::remove(&self.db.pool, user, Kind::Credential, name).await? {
+            self.revoke_at_enclave(user, Kind::Credential, &row).await;
+        }
+        Ok(())
+    }
+
+    /// The credential's escrow, if any, as a view.
+    pub async fn credential_escrow(&self, user: &UserId, name: &str) -> Result<Option<EscrowView>, Error> {
+        let row = escrows::get(&self.db.pool, user, Kind::Credential, name).await?;
+        Ok(row.map(|r| escrow_view(&r, self.clock.now())))
+    }
+
+    /// Every credential escrow of the user, by credential name.
+    pub async fn credential_escrows(&self, user: &UserId) -> Result<Vec<EscrowView>, Error> {
+        let now = self.clock.now();
+        Ok(escrows::list(&self.db.pool, user, Kind::Credential)
+            .await?
+            .iter()
+            .map(|r| escrow_view(r, now))
+            .collect())
+    }
+
+    /// A brokered request with a vault credential.
+    pub async fn credential_request(
+        &self,
+        caller: &Caller,
+        name: &str,
+        request: &BrokeredRequest,
+    ) -> Result<BrokeredResponse, Error> {
+        caller.may_use(name)?;
+        let user = &caller.user_id;
+        let row = self.vault.credential(user, name).await?;
+        let result = match self.tee.client() {
+            Some(client) => self.via_enclave(client, user, &row, request).await,
+            None => self.in_server(user, &row, request).await,
+        };
+        self.audit_request(caller, "credential", name, request, &result)
+            .await?;
+        result
+    }
+
+    async fn via_enclave(
+        &self,
+        client: &Client,
+        user: &UserId,
+        row: &CredentialRow,
+        request: &BrokeredRequest,
+    ) -> Result<BrokeredResponse, Error> {
+        let indexed = escrows::get(&self.db.pool, user, Kind::Credential, &row.name).await?;
+        let indexed = match indexed {
+            Some(e) if e.lost_at.is_some() => return Err(Error::EscrowLost(LOST_VAULT.into())),
+            Some(e) if e.expires_at > self.clock.now() && e.credential_id.as_deref() == Some(&row.id) => e,
+            _ => return Err(Error::VaultLocked(crate::vault::service::LOCKED.into())),
+        };
+        let escrow = self.escrow_of(user, Kind::Credential, &indexed)?;
+        match client.request(&escrow, request).await {
+            Ok(response) => Ok(response),
+            Err(e) => Err(self.enclave_error(e, LOST_VAULT).await),
+        }
+    }
+
+    /// Server-trust mode: the same broker, in this process, with the session's key.
+    async fn in_server(
+        &self,
+        user: &UserId,
+        row: &CredentialRow,
+        request: &BrokeredRequest,
+    ) -> Result<BrokeredResponse, Error> {
+        let key = self.vault.session_key(user)?;
+        let policy = Vault::policy(row)?;
+        let now = OffsetDateTime::from_unix_timestamp(self.clock.now())
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        // A stored policy that no longer passes (a destination the server now refuses) is
+        // refused for this request, with the reason.
+        let valid = ValidScope::parse(
+            &policy.scope(now + time::Duration::hours(1)),
+            now,
+            time::Duration::hours(2),
+            self.tee.broker().destinations(),
+        )
+        .map_err(|e| Error::Refused {
+            code: ErrorCode::ScopeViolation,
+            message: e.to_string(),
+        })?;
+        valid
+            .check(&request.method, &request.url)
+            .map_err(BrokerError::from)?;
+        let secret = self.vault.open_secret(user, &key, row)?;
+        let max = policy.max_uses.map(|m| i64::try_from(m).unwrap_or(i64::MAX));
+        if crate::db::vault::count_use(&self.db.pool, &row.id, max)
+            .await?
+            .is_none()
+        {
+            return Err(Error::Refused {
+                code: ErrorCode::EscrowUsedUp,
+                message: "the credential's use limit is reached".into(),
+            });
+        }
+        match self.tee.broker().forward(&valid, &secret, request).await {
+            Ok(response) => Ok(response),
+            Err(e) => {
+                if e.never_sent() {
+                    crate::db::vault::give_back_use(&self.db.pool, &row.id).await?;
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Registers an escrow the SDK sealed end to end.
+    pub async fn register_sealed(
+        &self,
+        user: &UserId,
+        name: &str,
+        body: &EscrowRequest,
+    ) -> Result<EscrowView, Error> {
+        check_name(name)?;
+        self.client()?;
+        let replacing = escrows::get(&self.db.pool, user, Kind::Sealed, name).await?;
+        if replacing.is_none() {
+            let held = escrows::list(&self.db.pool, user, Kind::Sealed).await?.len();
+            if held as u64 >= self.quotas.escrows {
+                return Err(Error::QuotaExceeded(format!(
+                    "you hold {held} escrows, the most this server allows (AILERON_MAX_ESCROWS_PER_USER); remove one first"
+                )));
+            }
+        }
+        let escrow = self.relay(user, body, LOST_SEALED).await?;
+        // Replacing a name revokes the escrow it pointed to.
+        if let Some(old) = replacing {
+            self.revoke_at_enclave(user, Kind::Sealed, &old).await;
+        }
+        let row = self.index(user, Kind::Sealed, name, None, &escrow).await?;
+        Ok(escrow_view(&row, self.clock.now()))
+    }
+
+    /// The user's sealed escrows.
+    pub async fn list_sealed(&self, user: &UserId) -> Result<Vec<EscrowView>, Error> {
+        let now = self.clock.now();
+        Ok(escrows::list(&self.db.pool, user, Kind::Sealed)
+            .await?
+            .iter()
+            .map(|r| escrow_view(r, now))
+            .collect())
+    }
+
+    /// One of the user's sealed escrows, or `not_found`.
+    pub async fn sealed(&self, user: &UserId, name: &str) -> Result<EscrowView, Error> {
+        let row = escrows::get(&self.db.pool, user, Kind::Sealed, name)
+            .await?
+            .ok_or(Error::NotFound)?;
+        Ok(escrow_view(&row, self.clock.now()))
+    }
+
+    /// Revokes a sealed escrow at the enclave and forgets it.
+    pub async fn remove_sealed(&self, user: &UserId, name: &str) -> Result<(), Error> {
+        let row = escrows::remove(&self.db.pool, user, Kind::Sealed, name)
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.revoke_at_enclave(user, Kind::Sealed, &row).await;
+        self.audit
+            .record(
+                user,
+                &Actor::User,
+                "escrow.revoke",
+                json!({"name": name, "escrow_id": row.escrow_id}),
+            )
+            .await
+    }
+
+    /// A brokered request with a sealed escrow.
+    pub async fn sealed_request(
+        &self,
+        caller: &Caller,
+        name: &str,
+        request: &BrokeredRequest,
+    ) -> Result<BrokeredResponse, Error> {
+        caller.may_use(name)?;
+        let user = &caller.user_id;
+        let client = self.client()?;
+        let row = escrows::get(&self.db.pool, user, Kind::Sealed, name)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let result = if row.lost_at.is_some() {
+            Err(Error::EscrowLost(LOST_SEALED.into()))
+        } else {
+            let escrow = self.escrow_of(user, Kind::Sealed, &row)?;
+            match client.request(&escrow, request).await {
+                Ok(response) => Ok(response),
+                Err(e) => Err(self.enclave_error(e, LOST_SEALED).await),
+            }
+        };
+        self.audit_request(caller, "escrow", name, request, &result)
+            .await?;
+        result
+    }
+
+    /// Records a brokered request: method, host, path, status and size; never headers or bodies.
+    async fn audit_request(
+        &self,
+        caller: &Caller,
+        via: &str,
+        name: &str,
+        request: &BrokeredRequest,
+        result: &Result<BrokeredResponse, Error>,
+    ) -> Result<(), Error> {
+        let url = url::Url::parse(&request.url).ok();
+        let (status, size, error) = match result {
+            Ok(r) => (
+                Some(r.status),
+                wire::from_b64u(&r.body).map(|b| b.len()),
+                None,
+            ),
+            Err(e) => (None, None, Some(e.code().as_str())),
+        };
+        self.audit
+            .record(
+                &caller.user_id,
+                &caller.actor(),
+                "request",
+                json!({
+                    via: name,
+                    "method": request.method,
+                    "host": url.as_ref().and_then(|u| u.host_str().map(str::to_owned)),
+                    "path": url.as_ref().map(|u| u.path().to_owned()),
+                    "status": status,
+                    "size": size,
+                    "error": error,
+                }),
+            )
+            .await
+    }
+
+    /// Watches the enclave's boot: a new boot marks every escrow of older boots lost.
+    pub async fn check_boot(&self) -> Result<u64, Error> {
+        let Some(client) = self.tee.client() else {
+            return Ok(0);
+        };
+        let boot = client
+            .current_boot()
+            .await
+            .map_err(|e| Error::EnclaveUnavailable(e.to_string()))?;
+        self.lost_before(&boot).await
+    }
+
+    /// Marks the escrows of every boot but `boot` lost. Returns the number of rows marked.
+    pub async fn lost_before(&self, boot: &str) -> Result<u64, Error> {
+        let marked = escrows::mark_lost(&self.db.pool, boot, self.clock.now()).await?;
+        if marked > 0 {
+            tracing::warn!(boot_id = %boot, escrows = marked, "the enclave restarted: escrows of older boots are lost");
+        }
+        Ok(marked)
+    }
+
+    /// The user's escrows: `(live, lost)`.
+    pub async fn counts(&self, user: &UserId) -> Result<(i64, i64), Error> {
+        Ok(escrows::counts(&self.db.pool, user, self.clock.now()).await?)
+    }
+}
+
+/// Context binding a sealed handle to its index row.
+fn handle_context<'a>(user: &'a UserId, kind: &'a str, name: &'a str, escrow_id: &'a str) -> [&'a [u8]; 4] {
+    [
+        user.as_str().as_bytes(),
+        kind.as_bytes(),
+        name.as_bytes(),
+        escrow_id.as_bytes(),
+    ]
+}
