@@ -49,6 +49,10 @@ pub enum Error {
     /// Sealing failed.
     #[error(transparent)]
     Seal(#[from] SealError),
+    /// The vault refused: a wrong passphrase, a credential the server altered, parameters out
+    /// of bounds.
+    #[error(transparent)]
+    Vault(crate::vault::VaultError),
     /// A scope or request the SDK refuses before sending it.
     #[error("invalid input: {0}")]
     Invalid(String),

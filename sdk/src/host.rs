@@ -32,6 +32,41 @@ pub struct HostEscrow {
     pub status: String,
 }
 
+/// A signed-in session: both tokens are secrets.
+pub struct Session {
+    /// The access token (a JWT).
+    pub access_token: SecretString,
+    /// The refresh token (rotated on every use).
+    pub refresh_token: SecretString,
+    /// Seconds the access token lives.
+    pub expires_in: i64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct SessionBody {
+    access_token: String,
+    refresh_token: String,
+    expires_in: i64,
+}
+
+impl From<SessionBody> for Session {
+    fn from(body: SessionBody) -> Session {
+        Session {
+            access_token: SecretString::from(body.access_token),
+            refresh_token: SecretString::from(body.refresh_token),
+            expires_in: body.expires_in,
+        }
+    }
+}
+
 /// The enclave as attested through the host.
 #[derive(Debug)]
 pub struct RelayedAttestation {
@@ -40,6 +75,13 @@ pub struct RelayedAttestation {
     hpke_public_key: [u8; 32],
     /// The verified token.
     pub attestation: VerifiedAttestation,
+}
+
+impl RelayedAttestation {
+    /// Seals `secret` with `scope` to this attested enclave (the `POST` body of an escrow).
+    pub fn seal(&self, secret: &[u8], scope: &Scope) -> Result<crate::wire::EscrowRequest, Error> {
+        crate::seal::escrow_request(&self.hpke_public_key, secret, scope)
+    }
 }
 
 #[derive(Serialize)]
@@ -57,20 +99,6 @@ struct Login<'a> {
     email: &'a str,
     password: &'a str,
     delivery: &'a str,
-}
-
-#[derive(Serialize)]
-struct Passphrase<'a> {
-    passphrase: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    current_passphrase: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct WithSecret<'a> {
-    #[serde(flatten)]
-    fields: &'a serde_json::Value,
-    secret: &'a str,
 }
 
 /// A client of an Aileron host, authenticated by an access token or an agent token.
@@ -109,17 +137,13 @@ impl HostClient {
         })
     }
 
-    /// Signs in with email and password; returns the access token.
+    /// Signs in with email and password; returns the session's tokens.
     pub async fn login(
         base_url: &str,
         email: &str,
         password: &SecretString,
         roots_pem: Option<&[u8]>,
-    ) -> Result<SecretString, Error> {
-        #[derive(Deserialize)]
-        struct Session {
-            access_token: String,
-        }
+    ) -> Result<Session, Error> {
         let response = http_client(roots_pem)?
             .post(format!("{}/auth/login", base_url.trim_end_matches('/')))
             .json(&Login {
@@ -130,8 +154,30 @@ impl HostClient {
             .send()
             .await
             .map_err(|e| Error::Host(crate::error::transport(e)))?;
-        let session: Session = read_json(response).await?;
-        Ok(SecretString::from(session.access_token))
+        read_json::<SessionBody>(response).await.map(Session::from)
+    }
+
+    /// Rotates a refresh token; returns the new session's tokens.
+    pub async fn refresh(
+        base_url: &str,
+        refresh_token: &SecretString,
+        roots_pem: Option<&[u8]>,
+    ) -> Result<Session, Error> {
+        #[derive(Serialize)]
+        struct Refresh<'a> {
+            refresh_token: &'a str,
+            delivery: &'a str,
+        }
+        let response = http_client(roots_pem)?
+            .post(format!("{}/auth/refresh", base_url.trim_end_matches('/')))
+            .json(&Refresh {
+                refresh_token: refresh_token.expose_secret(),
+                delivery: "body",
+            })
+            .send()
+            .await
+            .map_err(|e| Error::Host(crate::error::transport(e)))?;
+        read_json::<SessionBody>(response).await.map(Session::from)
     }
 
     /// Attests the host's enclave through the relay: a fresh nonce, the token verified against
@@ -229,89 +275,6 @@ impl HostClient {
         self.call(reqwest::Method::POST, &path, Some(request)).await
     }
 
-    /// Sets the vault passphrase, or changes it (`current` required then).
-    pub async fn set_passphrase(
-        &self,
-        new: &SecretString,
-        current: Option<&SecretString>,
-    ) -> Result<(), Error> {
-        let body = Passphrase {
-            passphrase: new.expose_secret(),
-            current_passphrase: current.map(|c| c.expose_secret()),
-        };
-        self.call::<_, serde_json::Value>(
-            reqwest::Method::POST,
-            "/v1/users/me/passphrase",
-            Some(&body),
-        )
-        .await
-        .map(|_| ())
-    }
-
-    /// Verifies the passphrase: `{valid, session_expires_at, escrowed_count}`.
-    pub async fn unlock(&self, passphrase: &SecretString) -> Result<serde_json::Value, Error> {
-        let body = Passphrase {
-            passphrase: passphrase.expose_secret(),
-            current_passphrase: None,
-        };
-        self.call(
-            reqwest::Method::POST,
-            "/v1/users/me/passphrase/verify",
-            Some(&body),
-        )
-        .await
-    }
-
-    /// Locks the vault now.
-    pub async fn lock(&self) -> Result<(), Error> {
-        self.call::<(), serde_json::Value>(
-            reqwest::Method::POST,
-            "/v1/users/me/passphrase/lock",
-            None,
-        )
-        .await
-        .map(|_| ())
-    }
-
-    /// Whether the vault is unlocked: `{active, expires_at}`.
-    pub async fn vault_session(&self) -> Result<serde_json::Value, Error> {
-        self.call::<(), _>(
-            reqwest::Method::GET,
-            "/v1/users/me/passphrase/session",
-            None,
-        )
-        .await
-    }
-
-    /// Stores a credential: `credential` is the JSON of `POST /v1/credentials` without its
-    /// secret, which is added here.
-    pub async fn add_credential(
-        &self,
-        credential: serde_json::Value,
-        secret: &SecretString,
-    ) -> Result<serde_json::Value, Error> {
-        let body = WithSecret {
-            fields: &credential,
-            secret: secret.expose_secret(),
-        };
-        self.call(reqwest::Method::POST, "/v1/credentials", Some(&body))
-            .await
-    }
-
-    /// The vault's credentials (never their secrets).
-    pub async fn credentials(&self) -> Result<serde_json::Value, Error> {
-        self.call::<(), _>(reqwest::Method::GET, "/v1/credentials", None)
-            .await
-    }
-
-    /// Deletes a credential (and revokes its escrow).
-    pub async fn remove_credential(&self, name: &str) -> Result<(), Error> {
-        let path = format!("/v1/credentials/{}", segment(name));
-        self.call::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
-            .await
-            .map(|_| ())
-    }
-
     /// Creates an agent token; the answer holds the token, shown this once.
     pub async fn create_agent_token(
         &self,
@@ -342,7 +305,7 @@ impl HostClient {
             .map(|_| ())
     }
 
-    async fn call<B: Serialize, T: DeserializeOwned>(
+    pub(crate) async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -396,7 +359,7 @@ fn http_client(extra_pem: Option<&[u8]>) -> Result<reqwest::Client, Error> {
 }
 
 /// Names are `[A-Za-z0-9._-]`; anything else is percent-encoded rather than trusted.
-fn segment(name: &str) -> String {
+pub(crate) fn segment(name: &str) -> String {
     name.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),

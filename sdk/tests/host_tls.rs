@@ -7,7 +7,13 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 /// A host behind a CA of its own that answers every request like a successful login.
 async fn private_host() -> (String, String) {
-    let server = https_server(|_, _| (200, r#"{"access_token":"a.b.c"}"#.to_owned())).await;
+    let server = https_server(|_, _| {
+        (
+            200,
+            r#"{"access_token":"a.b.c","refresh_token":"r","expires_in":900}"#.to_owned(),
+        )
+    })
+    .await;
     (server.url, server.root_pem)
 }
 
@@ -21,7 +27,8 @@ async fn a_host_behind_a_private_ca_is_reached_with_that_ca_only() {
     let token = HostClient::login(&url, "me@example.com", &password(), Some(ca.as_bytes()))
         .await
         .unwrap();
-    assert_eq!(token.expose_secret(), "a.b.c");
+    assert_eq!(token.access_token.expose_secret(), "a.b.c");
+    assert_eq!(token.refresh_token.expose_secret(), "r");
 
     let without = HostClient::login(&url, "me@example.com", &password(), None).await;
     assert!(matches!(without, Err(Error::Host(_))), "{without:?}");

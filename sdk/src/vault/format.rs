@@ -294,7 +294,11 @@ pub fn seal_envelope(key: &Key, plain: &[u8], aad: &[u8]) -> Result<Vec<u8>, Vau
 }
 
 /// Opens what [`seal_envelope`] sealed with the same key and associated data.
-pub fn open_envelope(key: &Key, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+pub fn open_envelope(
+    key: &Key,
+    sealed: &[u8],
+    aad: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, VaultError> {
     open(key, sealed, aad)
 }
 

@@ -3,6 +3,8 @@
 //! ([`policy`]). The passphrase, the KEK and the vault key never leave the client; the host stores
 //! salt, parameters, the wrapped key, a hash of the verifier, policies and ciphertexts.
 
+pub mod api;
+pub mod client;
 pub mod format;
 pub mod policy;
 #[cfg(test)]

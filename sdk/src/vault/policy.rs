@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::wire::{AllowRule, Inject, Scope};
 
 /// How the secret is presented upstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// `Authorization: Bearer <secret>` (or another header, same format).

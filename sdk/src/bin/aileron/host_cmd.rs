@@ -1,52 +1,63 @@
-//! `aileron vault …`, `aileron credential …` and `aileron agent-token …`: the host's vault and
-//! agent tokens from the command line (`--server URL`, token from `AILERON_TOKEN`). Passphrases
-//! and secrets come from an echo-free prompt or standard input, never from the command line.
-//! Answers are printed as JSON.
+//! `aileron vault …`, `aileron credential …` and `aileron agent-token …`: the end-to-end vault
+//! (docs/vault.md) and agent tokens, with the saved session (`aileron login`) or `--server` and
+//! `AILERON_TOKEN`. The vault's cryptography happens here: passphrases and secrets (from an
+//! echo-free prompt or standard input, never the command line) never leave this machine; the
+//! server gets ciphertext, hashes and proofs. Answers are printed as JSON.
+
+use std::path::PathBuf;
 
 use aileron_sdk::HostClient;
+use aileron_sdk::vault::client::{self as vault, Opened};
+use aileron_sdk::vault::{CredentialPolicy, Kind};
 use clap::{Args, Subcommand};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::json;
 
 use crate::Failure;
 use crate::escrow_cmd::{parse_allow, print_json, refused};
+use crate::session::Context;
 
-/// The host to talk to.
+/// The server to talk to (default: the saved session's).
 #[derive(Args, Clone)]
 pub(crate) struct ServerArgs {
-    /// The host's base URL, e.g. http://127.0.0.1:8080.
+    /// The server's base URL (default: the one `aileron login` saved).
     #[arg(long, env = "AILERON_SERVER")]
-    server: String,
+    server: Option<String>,
+    /// The attestation policy (TOML) to verify the enclave against (default: the saved one).
+    #[arg(long, env = "AILERON_POLICY")]
+    policy: Option<PathBuf>,
+    /// The pinned root: a PEM file or `google` (default: the saved one, else google).
+    #[arg(long, env = "AILERON_ROOT")]
+    root: Option<String>,
 }
 
 impl ServerArgs {
-    fn connect(&self) -> Result<HostClient, Failure> {
-        let token = std::env::var("AILERON_TOKEN").map_err(|_| {
-            Failure::Usage("AILERON_TOKEN is not set: run `aileron login` first".into())
-        })?;
-        let roots = crate::escrow_cmd::extra_roots()?;
-        HostClient::with_roots(&self.server, SecretString::from(token), roots.as_deref())
-            .map_err(|e| Failure::Usage(e.to_string()))
+    async fn context(&self) -> Result<(Context, HostClient), Failure> {
+        let context = Context::load(self.server.as_deref()).await?;
+        let host = context.host()?;
+        Ok((context, host))
     }
 }
 
 #[derive(Subcommand)]
 pub(crate) enum VaultCommand {
-    /// Set the vault passphrase (first time).
+    /// Make the vault: a new vault key, wrapped under a passphrase (refused when weak).
     Set(ServerArgs),
     /// Change the passphrase: the current one, then the new one (two lines on stdin).
     Change(ServerArgs),
-    /// Unlock the vault for AILERON_KEK_SESSION_TTL; with an enclave, escrows every credential.
+    /// Open the vault here and escrow every credential into the attested enclave (server-trust
+    /// mode: hand the server the credential key for AILERON_KEK_SESSION_TTL, and say so).
     Unlock(ServerArgs),
-    /// Lock the vault now.
+    /// Lock the vault now: every credential escrow is revoked.
     Lock(ServerArgs),
-    /// Whether the vault is unlocked, and until when.
+    /// Who brokers, and until when the vault is unlocked.
     Status(ServerArgs),
 }
 
 #[derive(Subcommand)]
 pub(crate) enum CredentialCommand {
-    /// Store a credential in the vault (the secret from stdin or a prompt; vault unlocked).
+    /// Store a credential: the passphrase, then the secret (two lines on stdin). Encrypted
+    /// here; escrowed at once when the server has an enclave.
     Add(AddArgs),
     /// List the vault's credentials (never their secrets).
     Ls(ServerArgs),
@@ -68,8 +79,8 @@ pub(crate) struct AddArgs {
     #[arg(long)]
     name: String,
     /// bearer, header or basic.
-    #[arg(long, default_value = "bearer")]
-    kind: String,
+    #[arg(long, value_enum, default_value = "bearer")]
+    kind: Kind,
     /// The header (required for `header`; default Authorization otherwise).
     #[arg(long)]
     header: Option<String>,
@@ -115,79 +126,205 @@ pub(crate) enum AgentTokenCommand {
     },
 }
 
+/// The least zxcvbn score (0 to 4) a new passphrase needs.
+const MIN_STRENGTH: u8 = 3;
+
+/// Refuses an obviously weak passphrase, with the estimator's advice.
+fn check_strength(passphrase: &SecretString, email: &str) -> Result<(), Failure> {
+    let text = passphrase.expose_secret();
+    if text.chars().count() < 12 {
+        return Err(Failure::Usage(
+            "the passphrase is too short: use at least 12 characters (several words are best)"
+                .into(),
+        ));
+    }
+    let estimate = zxcvbn::zxcvbn(text, &[email]);
+    if u8::from(estimate.score()) >= MIN_STRENGTH {
+        return Ok(());
+    }
+    let advice = estimate
+        .feedback()
+        .map(|f| {
+            let mut lines: Vec<String> = f.warning().map(|w| w.to_string()).into_iter().collect();
+            lines.extend(f.suggestions().iter().map(|s| s.to_string()));
+            lines.join(" ")
+        })
+        .unwrap_or_default();
+    Err(Failure::Usage(format!(
+        "the passphrase is too weak to protect a vault against offline guessing: {advice}"
+    )))
+}
+
+/// Opens the vault with the passphrase (first line of stdin, or a prompt).
+async fn open(host: &HostClient, passphrase: SecretString) -> Result<Opened, Failure> {
+    vault::open(host, passphrase).await.map_err(refused)
+}
+
 pub(crate) async fn run_vault(cmd: VaultCommand) -> Result<(), Failure> {
     match cmd {
         VaultCommand::Set(server) => {
-            let host = server.connect()?;
-            let new = crate::input::hidden("new passphrase")?;
-            host.set_passphrase(&new, None).await.map_err(refused)?;
-            eprintln!("passphrase set; unlock the vault with `aileron vault unlock`");
+            let (_, host) = server.context().await?;
+            let me = host.me().await.map_err(refused)?;
+            let passphrase = crate::input::hidden("new vault passphrase")?;
+            check_strength(&passphrase, &me.email)?;
+            vault::create(&host, passphrase).await.map_err(refused)?;
+            eprintln!("vault made; unlock it with `aileron vault unlock`");
             Ok(())
         }
         VaultCommand::Change(server) => {
-            let host = server.connect()?;
-            let [current, new]: [SecretString; 2] =
-                crate::input::hidden_lines(&["current passphrase", "new passphrase"])?
-                    .try_into()
-                    .map_err(|_| Failure::Usage("two passphrases are needed".into()))?;
-            host.set_passphrase(&new, Some(&current))
+            let (_, host) = server.context().await?;
+            let me = host.me().await.map_err(refused)?;
+            let mut both = crate::input::hidden_lines(&["current passphrase", "new passphrase"])?;
+            let new = both
+                .pop()
+                .ok_or_else(|| Failure::Usage("the new passphrase is missing".into()))?;
+            let current = both
+                .pop()
+                .ok_or_else(|| Failure::Usage("the current passphrase is missing".into()))?;
+            check_strength(&new, &me.email)?;
+            let opened = open(&host, current).await?;
+            opened
+                .change_passphrase(&host, new)
                 .await
                 .map_err(refused)?;
             eprintln!("passphrase changed; every credential stays readable");
             Ok(())
         }
         VaultCommand::Unlock(server) => {
-            let host = server.connect()?;
-            let passphrase = crate::input::hidden("passphrase")?;
-            let answer = host.unlock(&passphrase).await.map_err(refused)?;
-            if answer["valid"] != json!(true) {
-                return Err(Failure::Refused(
-                    "error: wrong_passphrase: the passphrase is not correct".into(),
-                ));
-            }
-            print_json(&answer);
+            let (context, host) = server.context().await?;
+            let passphrase = crate::input::hidden("vault passphrase")?;
+            let opened = open(&host, passphrase).await?;
+            let unlocked = if opened.info().trust == "server" {
+                // No enclave to attest: no policy needed.
+                opened.unlock_server_trust(&host).await.map_err(refused)?
+            } else {
+                let (policy, verifier) =
+                    context.trust(server.policy.as_ref(), server.root.as_deref())?;
+                opened
+                    .unlock(&host, &policy, &verifier)
+                    .await
+                    .map_err(refused)?
+            };
+            eprintln!("{}", unlocked.statement);
+            print_json(&unlocked);
             Ok(())
         }
         VaultCommand::Lock(server) => {
-            server.connect()?.lock().await.map_err(refused)?;
+            let (_, host) = server.context().await?;
+            print_json(&host.lock_vault().await.map_err(refused)?);
             eprintln!("vault locked");
             Ok(())
         }
         VaultCommand::Status(server) => {
-            print_json(&server.connect()?.vault_session().await.map_err(refused)?);
+            let (_, host) = server.context().await?;
+            let info = host.vault().await.map_err(refused)?;
+            let credentials = host.credentials().await.map_err(refused)?;
+            let escrowed = credentials
+                .iter()
+                .filter(|c| c.escrow.as_ref().is_some_and(|e| e.status == "active"))
+                .count();
+            print_json(&json!({
+                "trust": info.trust,
+                "credentials": credentials.len(),
+                "escrowed": escrowed,
+                "unlocked_until": info.unlocked_until,
+            }));
             Ok(())
         }
     }
 }
 
+fn policy_of(args: &AddArgs) -> Result<CredentialPolicy, Failure> {
+    let allow = parse_allow(&args.allow)?;
+    let usage = |m: &str| Failure::Usage(m.to_owned());
+    let mut policy = match args.kind {
+        Kind::Bearer if args.format.is_some() || args.username.is_some() => {
+            return Err(usage("a bearer credential takes no --format or --username"));
+        }
+        Kind::Bearer => CredentialPolicy::bearer(allow, args.header.clone()),
+        Kind::Header => {
+            let header = args
+                .header
+                .clone()
+                .ok_or_else(|| usage("a header credential needs --header"))?;
+            if args.username.is_some() {
+                return Err(usage("a header credential takes no --username"));
+            }
+            CredentialPolicy::header(allow, header, args.format.clone())
+        }
+        Kind::Basic => {
+            let username = args
+                .username
+                .clone()
+                .ok_or_else(|| usage("a basic credential needs --username"))?;
+            if args.format.is_some() || args.header.is_some() {
+                return Err(usage("a basic credential takes no --format or --header"));
+            }
+            CredentialPolicy::basic(allow, username)
+        }
+    };
+    policy.max_uses = args.max_uses;
+    Ok(policy)
+}
+
 pub(crate) async fn run_credential(cmd: CredentialCommand) -> Result<(), Failure> {
     match cmd {
         CredentialCommand::Add(args) => {
-            let host = args.server.connect()?;
-            let allow = parse_allow(&args.allow)?;
-            let body = json!({
-                "name": args.name,
-                "kind": args.kind,
-                "header": args.header,
-                "format": args.format,
-                "username": args.username,
-                "allow": allow,
-                "max_uses": args.max_uses,
-            });
-            let secret = crate::input::hidden("secret")?;
-            print_json(&host.add_credential(body, &secret).await.map_err(refused)?);
+            let policy = policy_of(&args)?;
+            let (context, host) = args.server.context().await?;
+            let mut lines = crate::input::hidden_lines(&["vault passphrase", "secret"])?;
+            let secret = lines
+                .pop()
+                .ok_or_else(|| Failure::Usage("the secret is missing".into()))?;
+            let passphrase = lines
+                .pop()
+                .ok_or_else(|| Failure::Usage("the passphrase is missing".into()))?;
+            let opened = open(&host, passphrase).await?;
+            let stored = opened
+                .add_credential(
+                    &host,
+                    &args.name,
+                    &policy,
+                    secret.expose_secret().as_bytes(),
+                )
+                .await
+                .map_err(refused)?;
+            let name = stored.name.clone();
+            if opened.info().trust == "enclave" {
+                let (attest_policy, verifier) =
+                    context.trust(args.server.policy.as_ref(), args.server.root.as_deref())?;
+                opened
+                    .escrow(&host, stored, &attest_policy, &verifier)
+                    .await
+                    .map_err(refused)?;
+                eprintln!("stored and escrowed into the attested enclave");
+            } else {
+                eprintln!("stored; usable while the vault is unlocked (server-trust mode)");
+            }
+            print_json(&json!({"name": name, "kind": policy.kind, "policy": policy}));
             Ok(())
         }
         CredentialCommand::Ls(server) => {
-            print_json(&server.connect()?.credentials().await.map_err(refused)?);
+            let (_, host) = server.context().await?;
+            let credentials = host.credentials().await.map_err(refused)?;
+            let shown: Vec<serde_json::Value> = credentials
+                .iter()
+                .map(|c| {
+                    json!({
+                        "name": c.name,
+                        "kind": c.kind,
+                        "version": c.version,
+                        "policy": serde_json::from_str::<serde_json::Value>(&c.policy).unwrap_or_default(),
+                        "escrow": c.escrow,
+                    })
+                })
+                .collect();
+            print_json(&shown);
             Ok(())
         }
         CredentialCommand::Rm { server, name } => {
-            server
-                .connect()?
-                .remove_credential(&name)
-                .await
-                .map_err(refused)?;
+            let (_, host) = server.context().await?;
+            host.remove_credential(&name).await.map_err(refused)?;
             eprintln!("deleted {name}");
             Ok(())
         }
@@ -202,7 +339,7 @@ pub(crate) async fn run_agent_token(cmd: AgentTokenCommand) -> Result<(), Failur
             ttl,
             credentials,
         } => {
-            let host = server.connect()?;
+            let (_, host) = server.context().await?;
             let secs = match ttl {
                 Some(t) => Some(
                     humantime::parse_duration(&t)
@@ -221,15 +358,13 @@ pub(crate) async fn run_agent_token(cmd: AgentTokenCommand) -> Result<(), Failur
             Ok(())
         }
         AgentTokenCommand::Ls(server) => {
-            print_json(&server.connect()?.agent_tokens().await.map_err(refused)?);
+            let (_, host) = server.context().await?;
+            print_json(&host.agent_tokens().await.map_err(refused)?);
             Ok(())
         }
         AgentTokenCommand::Rm { server, id } => {
-            server
-                .connect()?
-                .revoke_agent_token(&id)
-                .await
-                .map_err(refused)?;
+            let (_, host) = server.context().await?;
+            host.revoke_agent_token(&id).await.map_err(refused)?;
             eprintln!("revoked {id}");
             Ok(())
         }

@@ -25,6 +25,7 @@ mod host_cmd;
 mod input;
 mod login_cmd;
 mod out;
+mod session;
 
 #[derive(Parser)]
 #[command(
@@ -47,9 +48,9 @@ enum Command {
     Escrow(escrow_cmd::EscrowCommand),
     /// Make a request with an escrowed credential (the secret is injected by the enclave).
     Request(escrow_cmd::RequestArgs),
-    /// Sign in to an Aileron host and print an access token (for AILERON_TOKEN).
+    /// Sign in to an Aileron server and save the session (and the attestation policy to use).
     Login(login_cmd::LoginArgs),
-    /// The host's vault: set or change the passphrase, unlock, lock, status.
+    /// The end-to-end vault: set, change, unlock, lock, status.
     #[command(subcommand)]
     Vault(host_cmd::VaultCommand),
     /// Credentials in the host's vault: add, ls, rm.
