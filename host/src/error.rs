@@ -68,7 +68,9 @@ pub enum Error {
     VaultNotSet,
     #[error("the verifier does not prove this vault's key")]
     InvalidVerifier,
-    #[error("this server brokers through an enclave and never holds a vault key: unlocking escrows each credential into the enclave")]
+    #[error(
+        "this server brokers through an enclave and never holds a vault key: unlocking escrows each credential into the enclave"
+    )]
     ServerTrustDisabled,
     #[error("{0}")]
     VaultLocked(String),

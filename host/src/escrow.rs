@@ -161,7 +161,12 @@ impl Escrows {
     }
 
     /// Relays a sealed credential to the enclave with the user's admission ticket.
-    async fn relay(&self, user: &UserId, body: &EscrowRequest, lost: &str) -> Result<Escrow, Error> {
+    async fn relay(
+        &self,
+        user: &UserId,
+        body: &EscrowRequest,
+        lost: &str,
+    ) -> Result<Escrow, Error> {
         let client = self.client()?;
         let ticket = self.admission.for_user(user)?;
         match client.escrow_sealed(body, ticket.expose_secret()).await {
@@ -262,7 +267,8 @@ impl Escrows {
             .index(user, Kind::Credential, name, Some(row.id.clone()), &escrow)
             .await?;
         if let Some(previous) = previous.filter(|p| p.escrow_id != indexed.escrow_id) {
-            self.revoke_at_enclave(user, Kind::Credential, &previous).await;
+            self.revoke_at_enclave(user, Kind::Credential, &previous)
+                .await;
         }
         Ok(escrow_view(&indexed, self.clock.now()))
     }
@@ -287,7 +293,9 @@ impl Escrows {
         let ttl = i64::try_from(self.vault.escrow_ttl().as_secs()).unwrap_or(i64::MAX / 4);
         let expires = scope.expires_at.unix_timestamp();
         if expires <= now || expires > now + ttl + 60 {
-            return Err(invalid("expires_at must be in the future, within AILERON_ESCROW_TTL"));
+            return Err(invalid(
+                "expires_at must be in the future, within AILERON_ESCROW_TTL",
+            ));
         }
         Ok(())
     }
@@ -297,13 +305,21 @@ impl Escrows {
     pub async fn lock(&self, user: &UserId) -> Result<usize, Error> {
         let rows = escrows::list(&self.db.pool, user, Kind::Credential).await?;
         for row in &rows {
-            if let Some(removed) = escrows::remove(&self.db.pool, user, Kind::Credential, &row.name).await? {
-                self.revoke_at_enclave(user, Kind::Credential, &removed).await;
+            if let Some(removed) =
+                escrows::remove(&self.db.pool, user, Kind::Credential, &row.name).await?
+            {
+                self.revoke_at_enclave(user, Kind::Credential, &removed)
+                    .await;
             }
         }
         let session = self.vault.end_session(user);
         self.audit
-            .record(user, &Actor::User, "vault.lock", json!({"escrows": rows.len(), "session": session}))
+            .record(
+                user,
+                &Actor::User,
+                "vault.lock",
+                json!({"escrows": rows.len(), "session": session}),
+            )
             .await?;
         Ok(rows.len())
     }
@@ -317,7 +333,11 @@ impl Escrows {
     }
 
     /// The credential's escrow, if any, as a view.
-    pub async fn credential_escrow(&self, user: &UserId, name: &str) -> Result<Option<EscrowView>, Error> {
+    pub async fn credential_escrow(
+        &self,
+        user: &UserId,
+        name: &str,
+    ) -> Result<Option<EscrowView>, Error> {
         let row = escrows::get(&self.db.pool, user, Kind::Credential, name).await?;
         Ok(row.map(|r| escrow_view(&r, self.clock.now())))
     }
@@ -361,7 +381,12 @@ impl Escrows {
         let indexed = escrows::get(&self.db.pool, user, Kind::Credential, &row.name).await?;
         let indexed = match indexed {
             Some(e) if e.lost_at.is_some() => return Err(Error::EscrowLost(LOST_VAULT.into())),
-            Some(e) if e.expires_at > self.clock.now() && e.credential_id.as_deref() == Some(&row.id) => e,
+            Some(e)
+                if e.expires_at > self.clock.now()
+                    && e.credential_id.as_deref() == Some(&row.id) =>
+            {
+                e
+            }
             _ => return Err(Error::VaultLocked(crate::vault::service::LOCKED.into())),
         };
         let escrow = self.escrow_of(user, Kind::Credential, &indexed)?;
@@ -398,7 +423,9 @@ impl Escrows {
             .check(&request.method, &request.url)
             .map_err(BrokerError::from)?;
         let secret = self.vault.open_secret(user, &key, row)?;
-        let max = policy.max_uses.map(|m| i64::try_from(m).unwrap_or(i64::MAX));
+        let max = policy
+            .max_uses
+            .map(|m| i64::try_from(m).unwrap_or(i64::MAX));
         if crate::db::vault::count_use(&self.db.pool, &row.id, max)
             .await?
             .is_none()
@@ -430,7 +457,9 @@ impl Escrows {
         self.client()?;
         let replacing = escrows::get(&self.db.pool, user, Kind::Sealed, name).await?;
         if replacing.is_none() {
-            let held = escrows::list(&self.db.pool, user, Kind::Sealed).await?.len();
+            let held = escrows::list(&self.db.pool, user, Kind::Sealed)
+                .await?
+                .len();
             if held as u64 >= self.quotas.escrows {
                 return Err(Error::QuotaExceeded(format!(
                     "you hold {held} escrows, the most this server allows (AILERON_MAX_ESCROWS_PER_USER); remove one first"
@@ -571,7 +600,12 @@ impl Escrows {
 }
 
 /// Context binding a sealed handle to its index row.
-fn handle_context<'a>(user: &'a UserId, kind: &'a str, name: &'a str, escrow_id: &'a str) -> [&'a [u8]; 4] {
+fn handle_context<'a>(
+    user: &'a UserId,
+    kind: &'a str,
+    name: &'a str,
+    escrow_id: &'a str,
+) -> [&'a [u8]; 4] {
     [
         user.as_str().as_bytes(),
         kind.as_bytes(),

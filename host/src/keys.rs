@@ -89,9 +89,16 @@ mod tests {
     fn the_host_key_binds_its_context_and_never_prints() {
         let a = HostKey::derive(&[7u8; 32]);
         let sealed = a.seal(b"handle", &[b"escrow-1"]).unwrap();
-        assert_eq!(a.open(&sealed, &[b"escrow-1"]).unwrap().as_slice(), b"handle");
+        assert_eq!(
+            a.open(&sealed, &[b"escrow-1"]).unwrap().as_slice(),
+            b"handle"
+        );
         assert!(a.open(&sealed, &[b"escrow-2"]).is_err());
-        assert!(HostKey::derive(&[8u8; 32]).open(&sealed, &[b"escrow-1"]).is_err());
+        assert!(
+            HostKey::derive(&[8u8; 32])
+                .open(&sealed, &[b"escrow-1"])
+                .is_err()
+        );
         assert_eq!(format!("{a:?}"), "HostKey([REDACTED])");
     }
 }

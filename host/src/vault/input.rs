@@ -76,7 +76,10 @@ fn bytes(field: &str, text: &str, len: std::ops::RangeInclusive<usize>) -> Resul
 /// all printable with a probability below 10^-12; a secret or passphrase sent by mistake is.
 fn envelope(field: &str, text: &str, len: std::ops::RangeInclusive<usize>) -> Result<(), Error> {
     let decoded = bytes(field, text, len)?;
-    if decoded.iter().all(|b| (0x20..0x7f).contains(b) || b"\r\n\t".contains(b)) {
+    if decoded
+        .iter()
+        .all(|b| (0x20..0x7f).contains(b) || b"\r\n\t".contains(b))
+    {
         return Err(Error::InvalidRequest(format!(
             "{field}: this is text, not ciphertext: encrypt on the client (docs/vault.md)"
         )));
@@ -124,8 +127,8 @@ pub fn policy(text: &str, destinations: Destinations) -> Result<CredentialPolicy
     if text.len() > MAX_POLICY_BYTES {
         return Err(bad("policy: at most 8 KiB"));
     }
-    let policy: CredentialPolicy = serde_json::from_str(text)
-        .map_err(|e| Error::InvalidRequest(format!("policy: {e}")))?;
+    let policy: CredentialPolicy =
+        serde_json::from_str(text).map_err(|e| Error::InvalidRequest(format!("policy: {e}")))?;
     policy
         .consistent()
         .map_err(|m| Error::InvalidRequest(format!("policy: {m}")))?;
@@ -163,11 +166,15 @@ mod tests {
         assert!(ciphertext(&passphrase).is_err());
         let token = b64(b"ghp_0123456789abcdefghijklmnopqrstuv");
         assert!(ciphertext(&token).is_err());
-        let random: Vec<u8> = (0..45u8).map(|i| i.wrapping_mul(97).wrapping_add(200)).collect();
+        let random: Vec<u8> = (0..45u8)
+            .map(|i| i.wrapping_mul(97).wrapping_add(200))
+            .collect();
         assert!(ciphertext(&b64(&random)).is_ok());
         assert!(ciphertext(&b64(&random[..20])).is_err(), "too short");
         assert!(ciphertext("not base64url!").is_err());
-        let key: Vec<u8> = (0..60u8).map(|i| i.wrapping_mul(151).wrapping_add(3)).collect();
+        let key: Vec<u8> = (0..60u8)
+            .map(|i| i.wrapping_mul(151).wrapping_add(3))
+            .collect();
         assert!(wrapped_key(&b64(&key)).is_ok());
         assert!(wrapped_key(&b64(&key[..59])).is_err());
         assert!(wrapped_key(&b64(b"a raw 32-byte key given by error")).is_err());
@@ -185,10 +192,22 @@ mod tests {
         };
         assert!(good.clone().checked().is_ok());
         for bad in [
-            Kdf { m_cost_kib: 1024, ..good.clone() },
-            Kdf { t_cost: 1000, ..good.clone() },
-            Kdf { algorithm: "scrypt".into(), ..good.clone() },
-            Kdf { salt: b64(&[1; 8]), ..good.clone() },
+            Kdf {
+                m_cost_kib: 1024,
+                ..good.clone()
+            },
+            Kdf {
+                t_cost: 1000,
+                ..good.clone()
+            },
+            Kdf {
+                algorithm: "scrypt".into(),
+                ..good.clone()
+            },
+            Kdf {
+                salt: b64(&[1; 8]),
+                ..good.clone()
+            },
         ] {
             assert!(bad.checked().is_err());
         }
@@ -199,11 +218,26 @@ mod tests {
         let ok = r#"{"kind":"bearer","inject":{"header":"Authorization","format":"Bearer {secret}"},"allow":[{"methods":["GET"],"url_prefix":"https://api.example.com/"}]}"#;
         assert!(policy(ok, Destinations::PUBLIC).is_ok());
         for (text, code) in [
-            (ok.replace("https://api.example.com/", "https://169.254.169.254/"), "invalid_scope"),
-            (ok.replace("https://api.example.com/", "http://api.example.com/"), "invalid_scope"),
-            (ok.replace(r#""kind":"bearer""#, r#""kind":"basic""#), "invalid_request"),
+            (
+                ok.replace("https://api.example.com/", "https://169.254.169.254/"),
+                "invalid_scope",
+            ),
+            (
+                ok.replace("https://api.example.com/", "http://api.example.com/"),
+                "invalid_scope",
+            ),
+            (
+                ok.replace(r#""kind":"bearer""#, r#""kind":"basic""#),
+                "invalid_request",
+            ),
             (ok.replace('}', r#","secret":"x"}"#), "invalid_request"),
-            (ok.replace(r#""allow":[{"methods":["GET"],"url_prefix":"https://api.example.com/"}]"#, r#""allow":[]"#), "invalid_scope"),
+            (
+                ok.replace(
+                    r#""allow":[{"methods":["GET"],"url_prefix":"https://api.example.com/"}]"#,
+                    r#""allow":[]"#,
+                ),
+                "invalid_scope",
+            ),
         ] {
             let err = policy(&text, Destinations::PUBLIC).unwrap_err();
             assert_eq!(err.code().as_str(), code, "{text}");

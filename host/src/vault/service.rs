@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aileron_broker::destination::Destinations;
-use aileron_sdk::vault::format::{self, Binding, Key};
 use aileron_sdk::vault::CredentialPolicy;
+use aileron_sdk::vault::format::{self, Binding, Key};
 use aileron_sdk::wire;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -220,7 +220,9 @@ impl Vault {
         if !rows::create(&self.db.pool, user, &row).await? {
             return Err(Error::AlreadyExists("a vault".into()));
         }
-        self.audit.record(user, &Actor::User, "vault.create", json!({})).await
+        self.audit
+            .record(user, &Actor::User, "vault.create", json!({}))
+            .await
     }
 
     /// Replaces the wrapping (a passphrase change), with proof of the vault key.
@@ -265,7 +267,12 @@ impl Vault {
         tx.commit().await?;
         self.sessions.lock(user);
         self.audit
-            .record(user, &Actor::User, "vault.delete", json!({"credentials": names.len()}))
+            .record(
+                user,
+                &Actor::User,
+                "vault.delete",
+                json!({"credentials": names.len()}),
+            )
             .await?;
         Ok(names)
     }
@@ -297,7 +304,12 @@ impl Vault {
         let expires = self.sessions.unlock(user.clone(), key, Instant::now());
         let until = self.unix(expires);
         self.audit
-            .record(user, &Actor::User, "vault.session", json!({"expires_at": until}))
+            .record(
+                user,
+                &Actor::User,
+                "vault.session",
+                json!({"expires_at": until}),
+            )
             .await?;
         Ok(until)
     }
@@ -360,10 +372,18 @@ impl Vault {
             updated_at: now,
         };
         if !rows::insert_credential(&self.db.pool, user, &row).await? {
-            return Err(Error::AlreadyExists(format!("a credential named {:?}", row.name)));
+            return Err(Error::AlreadyExists(format!(
+                "a credential named {:?}",
+                row.name
+            )));
         }
         self.audit
-            .record(user, &Actor::User, "credential.create", json!({"name": row.name}))
+            .record(
+                user,
+                &Actor::User,
+                "credential.create",
+                json!({"name": row.name}),
+            )
             .await?;
         Ok(row.into())
     }
@@ -394,7 +414,9 @@ impl Vault {
             ..current.clone()
         };
         if !rows::update_credential(&self.db.pool, user, &row, current.version).await? {
-            return Err(Error::AlreadyExists("a newer version of this credential".into()));
+            return Err(Error::AlreadyExists(
+                "a newer version of this credential".into(),
+            ));
         }
         self.audit
             .record(
@@ -425,13 +447,19 @@ impl Vault {
             return Err(Error::NotFound);
         }
         self.audit
-            .record(user, &Actor::User, "credential.delete", json!({"name": name}))
+            .record(
+                user,
+                &Actor::User,
+                "credential.delete",
+                json!({"name": name}),
+            )
             .await
     }
 
     /// A stored policy, parsed (the server validated it when it was stored).
     pub fn policy(row: &CredentialRow) -> Result<CredentialPolicy, Error> {
-        serde_json::from_str(&row.policy).map_err(|e| Error::Internal(format!("stored policy: {e}")))
+        serde_json::from_str(&row.policy)
+            .map_err(|e| Error::Internal(format!("stored policy: {e}")))
     }
 
     /// Server-trust mode: opens a credential's secret with the session's key, checking its
@@ -468,7 +496,8 @@ impl Vault {
 }
 
 /// What a request on a credential nobody unlocked says.
-pub const LOCKED: &str = "this credential is not unlocked: its owner must unlock the vault (aileron vault unlock)";
+pub const LOCKED: &str =
+    "this credential is not unlocked: its owner must unlock the vault (aileron vault unlock)";
 
 /// Names of credentials, escrows and agent tokens: 1 to 64 of `[A-Za-z0-9._-]`, not only dots
 /// (`.` and `..` would read as path segments in URLs that carry the name).

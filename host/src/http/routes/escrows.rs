@@ -10,9 +10,9 @@ use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::escrow::{Caller, EscrowView};
 use crate::http::AppState;
 use crate::http::extract::{AuthUser, JsonBody};
-use crate::escrow::{Caller, EscrowView};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -149,7 +149,10 @@ pub async fn register(
         enc: body.enc,
         ciphertext: body.ciphertext,
     };
-    let view = state.escrows.register_sealed(&who.user_id, &body.name, &sealed).await?;
+    let view = state
+        .escrows
+        .register_sealed(&who.user_id, &body.name, &sealed)
+        .await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 

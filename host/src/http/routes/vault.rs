@@ -13,17 +13,25 @@ use crate::escrow::{Caller, EscrowView};
 use crate::http::AppState;
 use crate::http::extract::{AuthUser, JsonBody};
 use crate::http::routes::escrows::{BrokeredRequestDoc, BrokeredResponseDoc, SealedDoc};
-use crate::vault::service::{CredentialView, NewCredential, NewVault, Rewrap, UpdatedCredential, VaultInfo};
+use crate::vault::service::{
+    CredentialView, NewCredential, NewVault, Rewrap, UpdatedCredential, VaultInfo,
+};
 
 type ErrorBody = crate::http::error::ErrorBody;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/vault", get(vault).put(create_vault).delete(delete_vault))
+        .route(
+            "/v1/vault",
+            get(vault).put(create_vault).delete(delete_vault),
+        )
         .route("/v1/vault/passphrase", post(change_passphrase))
         .route("/v1/vault/session", post(open_session))
         .route("/v1/vault/lock", post(lock))
-        .route("/v1/credentials", post(create_credential).get(list_credentials))
+        .route(
+            "/v1/credentials",
+            post(create_credential).get(list_credentials),
+        )
         .route(
             "/v1/credentials/{name}",
             get(get_credential)
@@ -114,7 +122,10 @@ pub async fn delete_vault(
     JsonBody(body): JsonBody<Proof>,
 ) -> Result<StatusCode, Error> {
     // The proof first: a wrong one changes nothing, not even the escrows.
-    state.vault.check_proof(&who.user_id, &body.verifier).await?;
+    state
+        .vault
+        .check_proof(&who.user_id, &body.verifier)
+        .await?;
     state.escrows.lock(&who.user_id).await?;
     state.vault.delete(&who.user_id, &body.verifier).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -211,7 +222,10 @@ pub async fn update_credential(
     Path(name): Path<String>,
     JsonBody(body): JsonBody<UpdatedCredential>,
 ) -> Result<Json<CredentialView>, Error> {
-    let view = state.vault.update_credential(&who.user_id, &name, body).await?;
+    let view = state
+        .vault
+        .update_credential(&who.user_id, &name, body)
+        .await?;
     state.escrows.forget_credential(&who.user_id, &name).await?;
     Ok(Json(view))
 }
@@ -263,6 +277,9 @@ pub async fn credential_request(
     JsonBody(body): JsonBody<BrokeredRequest>,
 ) -> Result<Json<BrokeredResponse>, Error> {
     Ok(Json(
-        state.escrows.credential_request(&caller, &name, &body).await?,
+        state
+            .escrows
+            .credential_request(&caller, &name, &body)
+            .await?,
     ))
 }
