@@ -1,64 +1,61 @@
-//! The vault, credentials, agent tokens and the audit log without an enclave (brokered requests
-//! run in the host with the enclave's own broker), on PostgreSQL and SQLite.
+//! The end-to-end vault without an enclave (server-trust mode: the server brokers with the
+//! credential key a client handed it), credentials, agent tokens and the audit log, on
+//! PostgreSQL and SQLite. The client side is the SDK's (`aileron_sdk::vault::client`): the
+//! passphrase and the vault key never reach the server.
 
+#[macro_use]
 mod common;
 
+use aileron_sdk::vault::client::{self as vault, Opened};
+use aileron_sdk::vault::{CredentialPolicy, VaultError};
+use aileron_sdk::wire::AllowRule;
+use aileron_sdk::{Error as SdkError, HostClient};
 use common::e2e::Upstream;
 use common::{Backend, Options, TestServer, code};
+use secrecy::SecretString;
 use serde_json::{Value, json};
 
 const SECRET: &str = "sk_test_PLANTED_4f9a1c2e7b";
-const PASSPHRASE: &str = "a vault passphrase";
+const PASSPHRASE: &str = "a vault passphrase of several words";
 
-async fn call(
-    server: &TestServer,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    server.call(method, path, token, body).await
+both_backends!(
+    server_trust_brokers_only_while_unlocked_and_says_so,
+    a_passphrase_change_keeps_every_credential_readable,
+    what_is_not_ciphertext_is_refused_and_stores_nothing,
+    deleting_the_vault_needs_proof_of_its_key,
+);
+
+struct Account {
+    token: String,
+    host: HostClient,
 }
 
-async fn user(server: &TestServer, email: &str) -> String {
+async fn account(server: &TestServer, email: &str) -> Account {
     let session = server.verified_account(email, "an account password").await;
-    session["access_token"].as_str().unwrap().to_owned()
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    let host = HostClient::new(&server.url, SecretString::from(token.clone())).unwrap();
+    Account { token, host }
 }
 
-async fn unlocked(server: &TestServer, email: &str) -> String {
-    let token = user(server, email).await;
-    let (status, body) = call(
-        server,
-        "POST",
-        "/v1/users/me/passphrase",
-        &token,
-        Some(json!({"passphrase": PASSPHRASE})),
-    )
-    .await;
-    assert_eq!(status, 204, "{body}");
-    let (status, body) = verify(server, &token, PASSPHRASE).await;
-    assert_eq!((status, &body["valid"]), (200, &json!(true)), "{body}");
-    token
+fn pass(text: &str) -> SecretString {
+    SecretString::from(text.to_owned())
 }
 
-async fn verify(server: &TestServer, token: &str, passphrase: &str) -> (u16, Value) {
-    call(
-        server,
-        "POST",
-        "/v1/users/me/passphrase/verify",
-        token,
-        Some(json!({"passphrase": passphrase})),
-    )
-    .await
+/// An account with a vault, opened.
+async fn with_vault(server: &TestServer, email: &str) -> (Account, Opened) {
+    let account = account(server, email).await;
+    vault::create(&account.host, pass(PASSPHRASE))
+        .await
+        .unwrap();
+    let opened = vault::open(&account.host, pass(PASSPHRASE)).await.unwrap();
+    (account, opened)
 }
 
-fn bearer(name: &str, upstream: &Upstream) -> Value {
-    json!({
-        "name": name,
-        "kind": "bearer",
-        "allow": [{"methods": ["GET", "POST"], "url_prefix": upstream.url("/api/")}],
-        "secret": SECRET,
-    })
+fn rules(upstream: &Upstream) -> Vec<AllowRule> {
+    vec![AllowRule {
+        methods: vec!["GET".into(), "POST".into()],
+        url_prefix: upstream.url("/api/"),
+    }]
 }
 
 fn get(url: &str) -> Value {
@@ -70,523 +67,459 @@ fn body_text(response: &Value) -> String {
     String::from_utf8(bytes).unwrap()
 }
 
-async fn both(test: impl AsyncFn(Backend)) {
-    test(Backend::Postgres).await;
-    test(Backend::Sqlite).await;
+async fn call(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    server.call(method, path, token, body).await
 }
 
-#[tokio::test]
-async fn a_vault_credential_is_injected_in_the_host_and_redacted_from_the_answer() {
-    both(async |backend| {
-        let server = TestServer::start(backend).await;
-        let upstream = Upstream::start().await;
-        let token = unlocked(&server, "a@example.com").await;
-        let (status, created) = call(
-            &server,
-            "POST",
-            "/v1/credentials",
-            &token,
-            Some(bearer("gh", &upstream)),
-        )
-        .await;
-        assert_eq!(status, 201, "{created}");
-        assert!(!created.to_string().contains(SECRET));
-
-        let (status, answer) = call(
-            &server,
-            "POST",
-            "/v1/credentials/gh/requests",
-            &token,
-            Some(get(&upstream.url("/api/me"))),
-        )
-        .await;
-        assert_eq!(status, 200, "{answer}");
-        assert_eq!(answer["status"], 200);
-        let seen = upstream.seen();
-        assert_eq!(seen.len(), 1);
-        assert!(
-            seen[0]
-                .headers
-                .contains(&("authorization".into(), format!("Bearer {SECRET}")))
-        );
-        // The upstream echoed the secret in its body and a header: both come back redacted.
-        let text = answer.to_string() + &body_text(&answer);
-        assert!(!text.contains(SECRET), "{text}");
-        assert!(body_text(&answer).contains("octocat"));
-
-        let (status, list) = call(&server, "GET", "/v1/credentials", &token, None).await;
-        assert_eq!(status, 200);
-        assert_eq!(list[0]["name"], "gh");
-        assert_eq!(list[0]["uses"], 1);
-        assert!(!list.to_string().contains(SECRET));
-        server.stop().await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn scope_limits_and_a_locked_vault_are_enforced_in_the_host() {
-    let server = TestServer::start(Backend::Postgres).await;
-    let upstream = Upstream::start().await;
-    let token = unlocked(&server, "scope@example.com").await;
-    let mut limited = bearer("limited", &upstream);
-    limited["max_uses"] = json!(1);
-    let (status, _) = call(&server, "POST", "/v1/credentials", &token, Some(limited)).await;
-    assert_eq!(status, 201);
-
-    // Outside the scope: another path, another method, another host. Never sent.
-    for request in [
-        get(&upstream.url("/other")),
-        json!({"method": "DELETE", "url": upstream.url("/api/x")}),
-        get("http://example.com/api/x"),
-    ] {
-        let (status, body) = call(
-            &server,
-            "POST",
-            "/v1/credentials/limited/requests",
-            &token,
-            Some(request),
-        )
-        .await;
-        assert_eq!((status, code(&body)), (403, "scope_violation"), "{body}");
-    }
-    assert!(upstream.seen().is_empty());
-
-    // One use allowed.
-    let (status, _) = call(
-        &server,
-        "POST",
-        "/v1/credentials/limited/requests",
-        &token,
-        Some(get(&upstream.url("/api/a"))),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/credentials/limited/requests",
-        &token,
-        Some(get(&upstream.url("/api/a"))),
-    )
-    .await;
-    assert_eq!((status, code(&body)), (410, "escrow_used_up"), "{body}");
-    assert_eq!(upstream.seen().len(), 1);
-
-    // A request that never reaches its upstream (nobody listens) is not a use.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut unreachable = bearer("unreachable", &upstream);
-    unreachable["max_uses"] = json!(1);
-    unreachable["allow"] =
-        json!([{"methods": ["GET"], "url_prefix": format!("http://127.0.0.1:{closed}/")}]);
-    let (status, _) = call(
-        &server,
-        "POST",
-        "/v1/credentials",
-        &token,
-        Some(unreachable),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let far = get(&format!("http://127.0.0.1:{closed}/x"));
-    for _ in 0..2 {
-        let (status, body) = call(
-            &server,
-            "POST",
-            "/v1/credentials/unreachable/requests",
-            &token,
-            Some(far.clone()),
-        )
-        .await;
-        assert_eq!((status, code(&body)), (502, "upstream_error"), "{body}");
-    }
-    let (_, listed) = call(&server, "GET", "/v1/credentials/unreachable", &token, None).await;
-    assert_eq!(listed["uses"], 0, "{listed}");
-
-    // Locked: requests and new credentials answer 423.
-    let (status, _) = call(
-        &server,
-        "POST",
-        "/v1/users/me/passphrase/lock",
-        &token,
-        None,
-    )
-    .await;
-    assert_eq!(status, 204);
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/credentials/limited/requests",
-        &token,
-        Some(get(&upstream.url("/api/a"))),
-    )
-    .await;
-    assert_eq!((status, code(&body)), (423, "vault_locked"));
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/credentials",
-        &token,
-        Some(bearer("other", &upstream)),
-    )
-    .await;
-    assert_eq!((status, code(&body)), (423, "vault_locked"));
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn a_passphrase_change_keeps_every_credential_readable() {
-    let server = TestServer::start(Backend::Postgres).await;
-    let upstream = Upstream::start().await;
-    let token = unlocked(&server, "change@example.com").await;
-    for name in ["one", "two"] {
-        let (status, _) = call(
-            &server,
-            "POST",
-            "/v1/credentials",
-            &token,
-            Some(bearer(name, &upstream)),
-        )
-        .await;
-        assert_eq!(status, 201);
-    }
-    let new = "a brand new passphrase";
-    let change = |current: Option<&str>| {
-        let mut body = json!({"passphrase": new});
-        if let Some(c) = current {
-            body["current_passphrase"] = json!(c);
-        }
-        body
-    };
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/users/me/passphrase",
-        &token,
-        Some(change(None)),
-    )
-    .await;
-    assert_eq!((status, code(&body)), (400, "current_passphrase_required"));
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/users/me/passphrase",
-        &token,
-        Some(change(Some("not the passphrase"))),
-    )
-    .await;
-    assert_eq!((status, code(&body)), (403, "wrong_passphrase"));
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/users/me/passphrase",
-        &token,
-        Some(change(Some(PASSPHRASE))),
-    )
-    .await;
-    assert_eq!(status, 204, "{body}");
-
-    call(
-        &server,
-        "POST",
-        "/v1/users/me/passphrase/lock",
-        &token,
-        None,
-    )
-    .await;
-    let (_, body) = verify(&server, &token, PASSPHRASE).await;
-    assert_eq!(
-        body["valid"], false,
-        "the old passphrase no longer opens the vault"
-    );
-    let (_, body) = verify(&server, &token, new).await;
-    assert_eq!(body["valid"], true);
-    for name in ["one", "two"] {
-        let path = format!("/v1/credentials/{name}/requests");
-        let (status, body) = call(
-            &server,
-            "POST",
-            &path,
-            &token,
-            Some(get(&upstream.url("/api/x"))),
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
-    }
-    assert!(upstream.seen().iter().all(|s| {
-        s.headers
-            .contains(&("authorization".into(), format!("Bearer {SECRET}")))
-    }));
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn wrong_passphrases_are_rate_limited_per_user() {
-    let server = TestServer::start(Backend::Postgres).await;
-    let token = unlocked(&server, "limit@example.com").await;
-    let other = unlocked(&server, "other@example.com").await;
-    for _ in 0..5 {
-        let (status, body) = verify(&server, &token, "wrong passphrase").await;
-        assert_eq!((status, &body["valid"]), (200, &json!(false)));
-    }
-    let (status, body) = verify(&server, &token, PASSPHRASE).await;
-    assert_eq!(
-        (status, code(&body)),
-        (429, "rate_limited"),
-        "even the right one waits"
-    );
-    let (status, body) = verify(&server, &other, PASSPHRASE).await;
-    assert_eq!(
-        (status, &body["valid"]),
-        (200, &json!(true)),
-        "another user is not affected"
-    );
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn passphrase_input_is_checked() {
-    let server = TestServer::start(Backend::Sqlite).await;
-    let token = user(&server, "input@example.com").await;
-    let (status, body) = verify(&server, &token, PASSPHRASE).await;
-    assert_eq!((status, code(&body)), (409, "passphrase_not_set"));
-    let (status, body) = call(&server, "GET", "/v1/users/me/passphrase/salt", &token, None).await;
-    assert_eq!((status, code(&body)), (409, "passphrase_not_set"));
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/users/me/passphrase",
-        &token,
-        Some(json!({"passphrase": "short"})),
-    )
-    .await;
-    assert_eq!((status, code(&body)), (400, "invalid_passphrase"));
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/users/me/passphrase",
-        &token,
-        Some(json!({"passphrase": PASSPHRASE, "extra": 1})),
-    )
-    .await;
-    assert_eq!((status, code(&body)), (400, "invalid_request"));
-    let (status, _) = call(
-        &server,
-        "POST",
-        "/v1/users/me/passphrase",
-        &token,
-        Some(json!({"passphrase": PASSPHRASE})),
-    )
-    .await;
-    assert_eq!(status, 204);
-    let (status, salt) = call(&server, "GET", "/v1/users/me/passphrase/salt", &token, None).await;
-    assert_eq!(status, 200);
-    assert_eq!(salt["algorithm"], "argon2id");
-    assert_eq!(salt["m_cost_kib"], 19456);
-    assert_eq!(
-        aileron_sdk::wire::from_b64u(salt["salt"].as_str().unwrap())
-            .unwrap()
-            .len(),
-        16
-    );
-    let (_, session) = call(
-        &server,
-        "GET",
-        "/v1/users/me/passphrase/session",
-        &token,
-        None,
-    )
-    .await;
-    assert_eq!(session, json!({"active": false, "expires_at": null}));
-    let (_, body) = verify(&server, &token, PASSPHRASE).await;
-    let (_, session) = call(
-        &server,
-        "GET",
-        "/v1/users/me/passphrase/session",
-        &token,
-        None,
-    )
-    .await;
-    assert_eq!(session["active"], true);
-    assert_eq!(session["expires_at"], body["session_expires_at"]);
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn the_vault_session_ends_after_its_ttl() {
+async fn server_trust_brokers_only_while_unlocked_and_says_so(b: Backend) {
     let server = TestServer::start_with(
-        Backend::Sqlite,
+        b,
         Options {
-            extra_env: vec![("AILERON_KEK_SESSION_TTL".into(), "1s".into())],
+            extra_env: vec![("AILERON_KEK_SESSION_TTL".into(), "2s".into())],
             ..Options::default()
         },
     )
     .await;
     let upstream = Upstream::start().await;
-    let token = unlocked(&server, "ttl@example.com").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/credentials",
-        &token,
-        Some(bearer("x", &upstream)),
-    )
-    .await;
-    assert_eq!((status, code(&body)), (423, "vault_locked"));
+    let (me, opened) = with_vault(&server, "trust@example.com").await;
+    assert_eq!(opened.info().trust, "server");
+    opened
+        .add_credential(
+            &me.host,
+            "gh",
+            &CredentialPolicy::bearer(rules(&upstream), None),
+            SECRET.as_bytes(),
+        )
+        .await
+        .unwrap();
+    let request = |path: &str| {
+        let body = Some(get(&upstream.url(path)));
+        let token = me.token.clone();
+        let server = &server;
+        async move { call(server, "POST", "/v1/credentials/gh/requests", &token, body).await }
+    };
+    let (status, body) = request("/api/user").await;
+    assert_eq!((status, code(&body)), (423, "vault_locked"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("aileron vault unlock")
+    );
+
+    let unlocked = opened.unlock_server_trust(&me.host).await.unwrap();
+    assert_eq!(unlocked.trust, "server");
+    assert!(
+        unlocked.statement.contains("CAN READ"),
+        "{}",
+        unlocked.statement
+    );
+    let (status, tee) = call(&server, "GET", "/v1/tee/status", &me.token, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(tee["trust"], "server");
+    assert!(
+        tee["trust_statement"]
+            .as_str()
+            .unwrap()
+            .contains("CAN READ")
+    );
+
+    let (status, answer) = request("/api/user").await;
+    assert_eq!(status, 200, "{answer}");
+    let seen = upstream.seen();
+    let auth = seen[0]
+        .headers
+        .iter()
+        .find(|(k, _)| k == "authorization")
+        .unwrap();
+    assert_eq!(auth.1, format!("Bearer {SECRET}"));
+    assert!(body_text(&answer).contains("[REDACTED]"));
+    assert!(!answer.to_string().contains(SECRET), "{answer}");
+    let (status, body) = request("/elsewhere").await;
+    assert_eq!((status, code(&body)), (403, "scope_violation"));
+
+    let (status, _) = call(&server, "POST", "/v1/vault/lock", &me.token, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(request("/api/user").await.0, 423, "locked now");
+    opened.unlock_server_trust(&me.host).await.unwrap();
+    assert_eq!(request("/api/user").await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    assert_eq!(
+        request("/api/user").await.0,
+        423,
+        "the session ended with its ttl"
+    );
     server.stop().await;
 }
 
-#[tokio::test]
-async fn credential_input_is_checked_and_changes_nothing() {
-    let server = TestServer::start(Backend::Postgres).await;
+async fn a_passphrase_change_keeps_every_credential_readable(b: Backend) {
+    let server = TestServer::start(b).await;
     let upstream = Upstream::start().await;
-    let token = unlocked(&server, "bad@example.com").await;
-    let with = |patch: Value| {
-        let mut body = bearer("good", &upstream);
+    let (me, opened) = with_vault(&server, "change@example.com").await;
+    for (name, secret) in [("one", "secret-one-1234"), ("two", "secret-two-5678")] {
+        opened
+            .add_credential(
+                &me.host,
+                name,
+                &CredentialPolicy::bearer(rules(&upstream), None),
+                secret.as_bytes(),
+            )
+            .await
+            .unwrap();
+    }
+    opened
+        .change_passphrase(&me.host, pass("a brand new vault passphrase"))
+        .await
+        .unwrap();
+    match vault::open(&me.host, pass(PASSPHRASE)).await {
+        Err(SdkError::Vault(VaultError::WrongPassphrase)) => {}
+        other => panic!("the old passphrase still opens: {other:?}"),
+    }
+    let reopened = vault::open(&me.host, pass("a brand new vault passphrase"))
+        .await
+        .unwrap();
+    let secrets: Vec<String> = reopened
+        .read_credentials(&me.host)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| String::from_utf8(c.secret.to_vec()).unwrap())
+        .collect();
+    assert_eq!(secrets, ["secret-one-1234", "secret-two-5678"]);
+    // Without proof of the vault key, nothing changes.
+    let (_, info) = call(&server, "GET", "/v1/vault", &me.token, None).await;
+    let forged = json!({"verifier": aileron_sdk::wire::b64u(&[7; 32]), "kdf": info["kdf"], "wrapped_key": info["wrapped_key"]});
+    let (status, body) = call(
+        &server,
+        "POST",
+        "/v1/vault/passphrase",
+        &me.token,
+        Some(forged),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (403, "invalid_verifier"));
+    let (_, after) = call(&server, "GET", "/v1/vault", &me.token, None).await;
+    assert_eq!(after, info);
+    server.stop().await;
+}
+
+async fn what_is_not_ciphertext_is_refused_and_stores_nothing(b: Backend) {
+    let server = TestServer::start(b).await;
+    let upstream = Upstream::start().await;
+    let me = account(&server, "input@example.com").await;
+    let b64 = aileron_sdk::wire::b64u;
+    let noise = |n: usize| {
+        b64(&(0..n)
+            .map(|i| (i as u8).wrapping_mul(151).wrapping_add(7))
+            .collect::<Vec<u8>>())
+    };
+    let kdf = json!({"algorithm": "argon2id", "version": 19, "salt": b64(&[1; 16]), "m_cost_kib": 65536, "t_cost": 3, "p_cost": 1});
+    let vault_body = |patch: Value| {
+        let mut body =
+            json!({"format": 1, "kdf": kdf, "wrapped_key": noise(60), "verifier": b64(&[9; 32])});
         for (k, v) in patch.as_object().unwrap() {
             body[k] = v.clone();
         }
         body
     };
+    for (patch, why) in [
+        (json!({"passphrase": PASSPHRASE}), "a passphrase field"),
+        (
+            json!({"wrapped_key": b64(b"this is a passphrase, not a wrapped key at all!!!!!!!!!!!!!")}),
+            "plaintext key",
+        ),
+        (json!({"wrapped_key": noise(32)}), "a raw key"),
+        (
+            json!({"kdf": {"algorithm": "argon2id", "version": 19, "salt": b64(&[1; 16]), "m_cost_kib": 1024, "t_cost": 1, "p_cost": 1}}),
+            "kdf below the floor",
+        ),
+        (
+            json!({"kdf": {"algorithm": "argon2id", "version": 19, "salt": b64(&[1; 16]), "m_cost_kib": 4194304, "t_cost": 3, "p_cost": 1}}),
+            "kdf above the ceiling",
+        ),
+        (json!({"verifier": "short"}), "verifier"),
+        (json!({"format": 2}), "format"),
+    ] {
+        let (status, body) = call(
+            &server,
+            "PUT",
+            "/v1/vault",
+            &me.token,
+            Some(vault_body(patch)),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (400, "invalid_request"),
+            "{why}: {body}"
+        );
+    }
+    let (status, body) = call(&server, "GET", "/v1/vault", &me.token, None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (409, "vault_not_set"),
+        "nothing was stored"
+    );
+    vault::create(&me.host, pass(PASSPHRASE)).await.unwrap();
+
+    let policy =
+        String::from_utf8(CredentialPolicy::bearer(rules(&upstream), None).to_bytes()).unwrap();
+    let credential = |patch: Value| {
+        let mut body = json!({"id": "0f1e2d3c-4b5a-4968-8776-655443322110", "name": "gh", "policy": policy, "ciphertext": noise(60)});
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let wider = policy.replace("/api/", "/");
     for (patch, why, expected) in [
-        (json!({"name": "has space"}), "name", "invalid_request"),
-        (json!({"name": ""}), "empty name", "invalid_request"),
-        (json!({"name": "."}), "dot", "invalid_request"),
-        (json!({"name": ".."}), "dot dot", "invalid_request"),
-        (json!({"kind": "cookie"}), "unknown kind", "invalid_request"),
-        (json!({"allow": []}), "no rule", "invalid_scope"),
         (
-            json!({"allow": [{"methods": ["GET"], "url_prefix": "ftp://x.example/"}]}),
-            "scheme",
-            "invalid_scope",
-        ),
-        (json!({"secret": ""}), "empty secret", "invalid_request"),
-        (
-            json!({"secret": "a\r\nX-Evil: 1"}),
-            "CR LF",
-            "invalid_secret",
-        ),
-        (json!({"secret": "a\nb"}), "LF", "invalid_secret"),
-        (
-            json!({"kind": "header"}),
-            "header kind without header",
+            json!({"ciphertext": b64(SECRET.as_bytes())}),
+            "a secret in the clear",
             "invalid_request",
         ),
         (
-            json!({"kind": "basic"}),
-            "basic without username",
+            json!({"ciphertext": b64(format!("{SECRET} padded to look long enough").as_bytes())}),
+            "plaintext",
             "invalid_request",
         ),
-        (json!({"max_uses": 0}), "zero uses", "invalid_scope"),
-        (json!({"unknown": true}), "unknown field", "invalid_request"),
+        (
+            json!({"secret": SECRET}),
+            "a secret field",
+            "invalid_request",
+        ),
+        (json!({"id": "1"}), "id", "invalid_request"),
+        (json!({"name": ".."}), "name", "invalid_request"),
+        (
+            json!({"policy": "{}"}),
+            "an empty policy",
+            "invalid_request",
+        ),
+        (
+            json!({"policy": wider.replace("Bearer {secret}", "{secret}")}),
+            "inconsistent kind",
+            "invalid_request",
+        ),
     ] {
         let (status, body) = call(
             &server,
             "POST",
             "/v1/credentials",
-            &token,
-            Some(with(patch)),
+            &me.token,
+            Some(credential(patch)),
         )
         .await;
         assert_eq!(code(&body), expected, "{why}: {body}");
-        let want = if expected == "invalid_secret" {
-            422
-        } else {
-            400
-        };
-        assert_eq!(status, want, "{why}: {body}");
+        assert_eq!(status, 400, "{why}");
     }
-    let (_, list) = call(&server, "GET", "/v1/credentials", &token, None).await;
+    let (_, list) = call(&server, "GET", "/v1/credentials", &me.token, None).await;
     assert_eq!(list, json!([]), "nothing was stored");
-    let (status, _) = call(
-        &server,
-        "POST",
-        "/v1/credentials",
-        &token,
-        Some(bearer("dup", &upstream)),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/credentials",
-        &token,
-        Some(bearer("dup", &upstream)),
-    )
-    .await;
-    assert_eq!((status, code(&body)), (409, "already_exists"));
+    assert!(!list.to_string().contains(SECRET));
     server.stop().await;
 }
 
-#[tokio::test]
+async fn deleting_the_vault_needs_proof_of_its_key(b: Backend) {
+    let server = TestServer::start(b).await;
+    let upstream = Upstream::start().await;
+    let (me, opened) = with_vault(&server, "delete@example.com").await;
+    opened
+        .add_credential(
+            &me.host,
+            "gh",
+            &CredentialPolicy::bearer(rules(&upstream), None),
+            SECRET.as_bytes(),
+        )
+        .await
+        .unwrap();
+    let forged = json!({"verifier": aileron_sdk::wire::b64u(&[3; 32])});
+    let (status, body) = call(&server, "DELETE", "/v1/vault", &me.token, Some(forged)).await;
+    assert_eq!((status, code(&body)), (403, "invalid_verifier"));
+    assert_eq!(
+        me.host.credentials().await.unwrap().len(),
+        1,
+        "nothing changed"
+    );
+    me.host.delete_vault(&opened.verifier()).await.unwrap();
+    let (status, body) = call(&server, "GET", "/v1/vault", &me.token, None).await;
+    assert_eq!((status, code(&body)), (409, "vault_not_set"));
+    assert!(me.host.credentials().await.unwrap().is_empty());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_alters_what_it_stores_is_caught_by_the_client() {
+    let server = TestServer::start(Backend::Postgres).await;
+    let upstream = Upstream::start().await;
+    let (alice, opened) = with_vault(&server, "victim@example.com").await;
+    let policy = CredentialPolicy::bearer(rules(&upstream), None);
+    for (name, secret) in [("gh", "secret-gh-0001"), ("stripe", "secret-stripe-0002")] {
+        opened
+            .add_credential(&alice.host, name, &policy, secret.as_bytes())
+            .await
+            .unwrap();
+    }
+    // Another user with the very same passphrase.
+    let (bob, _) = with_vault(&server, "bystander@example.com").await;
+    let db = server.db.as_ref().unwrap().url.clone();
+    let sql = |statement: String| {
+        let db = db.clone();
+        async move {
+            use sqlx::Connection as _;
+            let mut conn = sqlx::AnyConnection::connect(&db).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    };
+    let tampered = |result: Result<Vec<vault::OpenCredential>, SdkError>| match result {
+        Err(SdkError::Vault(VaultError::Tampered(name))) => name,
+        other => panic!(
+            "the client trusted an altered credential: {:?}",
+            other.map(|c| c.len())
+        ),
+    };
+    assert_eq!(
+        opened.read_credentials(&alice.host).await.unwrap().len(),
+        2,
+        "a clean read"
+    );
+
+    // 1. A widened policy (every path of the host instead of /api/).
+    sql("UPDATE credentials SET policy = replace(policy, '/api/', '/') WHERE name = 'gh'".into())
+        .await;
+    assert_eq!(tampered(opened.read_credentials(&alice.host).await), "gh");
+    sql(format!(
+        "UPDATE credentials SET policy = '{}' WHERE name = 'gh'",
+        String::from_utf8(policy.to_bytes()).unwrap()
+    ))
+    .await;
+    opened.read_credentials(&alice.host).await.unwrap();
+
+    // 2. Two credentials' ciphertexts swapped.
+    sql("UPDATE credentials SET ciphertext = CASE name WHEN 'gh' THEN (SELECT ciphertext FROM credentials WHERE name = 'stripe') ELSE (SELECT ciphertext FROM credentials WHERE name = 'gh') END WHERE name IN ('gh', 'stripe')".into()).await;
+    tampered(opened.read_credentials(&alice.host).await);
+    // The unlock refuses as well, and escrows nothing.
+    assert!(matches!(
+        opened.unlock_server_trust(&alice.host).await,
+        Err(SdkError::Vault(VaultError::Tampered(_)))
+    ));
+
+    // 3. Another user's wrapped key (and salt), even under the same passphrase, does not open.
+    sql("UPDATE vaults SET kdf = (SELECT kdf FROM vaults v JOIN users u ON u.id = v.user_id WHERE u.email = 'bystander@example.com'), wrapped_key = (SELECT wrapped_key FROM vaults v JOIN users u ON u.id = v.user_id WHERE u.email = 'bystander@example.com') WHERE user_id = (SELECT id FROM users WHERE email = 'victim@example.com')".into()).await;
+    assert!(matches!(
+        vault::open(&alice.host, pass(PASSPHRASE)).await,
+        Err(SdkError::Vault(VaultError::WrongPassphrase))
+    ));
+    assert!(
+        vault::open(&bob.host, pass(PASSPHRASE)).await.is_ok(),
+        "the bystander's own vault opens"
+    );
+
+    // 4. Parameters below the floor or above the ceiling are refused before any work.
+    for (m, t) in [(1024, 1), (4194304, 3)] {
+        sql(format!("UPDATE vaults SET kdf = replace(replace(kdf, '\"m_cost_kib\":65536', '\"m_cost_kib\":{m}'), '\"t_cost\":3', '\"t_cost\":{t}') WHERE user_id = (SELECT id FROM users WHERE email = 'bystander@example.com')")).await;
+        assert!(
+            matches!(
+                vault::open(&bob.host, pass(PASSPHRASE)).await,
+                Err(SdkError::Vault(VaultError::Parameters(_)))
+            ),
+            "m {m} t {t}"
+        );
+        sql(format!("UPDATE vaults SET kdf = replace(replace(kdf, '\"m_cost_kib\":{m}', '\"m_cost_kib\":65536'), '\"t_cost\":{t}', '\"t_cost\":3') WHERE user_id = (SELECT id FROM users WHERE email = 'bystander@example.com')")).await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn basic_and_custom_header_credentials_are_injected_as_configured() {
     let server = TestServer::start(Backend::Sqlite).await;
     let upstream = Upstream::start().await;
-    let token = unlocked(&server, "kinds@example.com").await;
-    let allow = json!([{"methods": ["GET"], "url_prefix": upstream.url("/api/")}]);
-    let basic = json!({"name": "basic", "kind": "basic", "username": "octo", "allow": allow, "secret": SECRET});
-    let header = json!({"name": "key", "kind": "header", "header": "X-Api-Key", "format": "key={secret}", "allow": allow, "secret": SECRET});
-    for body in [basic, header] {
-        let (status, created) = call(&server, "POST", "/v1/credentials", &token, Some(body)).await;
-        assert_eq!(status, 201, "{created}");
+    let (me, opened) = with_vault(&server, "kinds@example.com").await;
+    let mut header = CredentialPolicy::header(
+        rules(&upstream),
+        "X-Api-Key".into(),
+        Some("key={secret}".into()),
+    );
+    header.max_uses = Some(1);
+    opened
+        .add_credential(&me.host, "h", &header, b"header-secret-1")
+        .await
+        .unwrap();
+    opened
+        .add_credential(
+            &me.host,
+            "b",
+            &CredentialPolicy::basic(rules(&upstream), "alice".into()),
+            b"pa55word-basic",
+        )
+        .await
+        .unwrap();
+    opened.unlock_server_trust(&me.host).await.unwrap();
+    for name in ["h", "b"] {
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v1/credentials/{name}/requests"),
+            &me.token,
+            Some(get(&upstream.url("/api/x"))),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(!answer.to_string().contains("pa55word-basic"));
     }
-    call(
-        &server,
-        "POST",
-        "/v1/credentials/basic/requests",
-        &token,
-        Some(get(&upstream.url("/api/1"))),
-    )
-    .await;
-    call(
-        &server,
-        "POST",
-        "/v1/credentials/key/requests",
-        &token,
-        Some(get(&upstream.url("/api/2"))),
-    )
-    .await;
     let seen = upstream.seen();
-    use base64::Engine;
-    let expected = base64::engine::general_purpose::STANDARD.encode(format!("octo:{SECRET}"));
-    assert!(
-        seen[0]
+    let header_of = |i: usize, name: &str| {
+        seen[i]
             .headers
-            .contains(&("authorization".into(), format!("Basic {expected}"))),
-        "{:?}",
-        seen[0]
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        header_of(0, "x-api-key").as_deref(),
+        Some("key=header-secret-1")
     );
-    assert!(
-        seen[1]
-            .headers
-            .contains(&("x-api-key".into(), format!("key={SECRET}"))),
-        "{:?}",
-        seen[1]
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode("alice:pa55word-basic");
+    assert_eq!(
+        header_of(1, "authorization"),
+        Some(format!("Basic {basic}"))
     );
+    let (status, body) = call(
+        &server,
+        "POST",
+        "/v1/credentials/h/requests",
+        &me.token,
+        Some(get(&upstream.url("/api/x"))),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (410, "escrow_used_up"), "max_uses 1");
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_users_credentials_escrows_and_audit_are_invisible() {
     let server = TestServer::start(Backend::Postgres).await;
     let upstream = Upstream::start().await;
-    let alice = unlocked(&server, "alice@example.com").await;
-    let mallory = unlocked(&server, "mallory@example.com").await;
-    let (status, _) = call(
-        &server,
-        "POST",
-        "/v1/credentials",
-        &alice,
-        Some(bearer("gh", &upstream)),
-    )
-    .await;
-    assert_eq!(status, 201);
+    let (alice, opened) = with_vault(&server, "alice@example.com").await;
+    let mallory = account(&server, "mallory@example.com").await;
+    opened
+        .add_credential(
+            &alice.host,
+            "gh",
+            &CredentialPolicy::bearer(rules(&upstream), None),
+            SECRET.as_bytes(),
+        )
+        .await
+        .unwrap();
+    opened.unlock_server_trust(&alice.host).await.unwrap();
     for (method, path, body) in [
         ("GET", "/v1/credentials/gh", None),
         ("DELETE", "/v1/credentials/gh", None),
@@ -598,76 +531,72 @@ async fn another_users_credentials_escrows_and_audit_are_invisible() {
         ("DELETE", "/v1/escrows/gh", None),
         ("GET", "/v1/escrows/gh/status", None),
     ] {
-        let (status, body) = call(&server, method, path, &mallory, body).await;
+        let (status, body) = call(&server, method, path, &mallory.token, body).await;
         assert_eq!(
             (status, code(&body)),
             (404, "not_found"),
             "{method} {path}: {body}"
         );
     }
+    let (status, body) = call(&server, "GET", "/v1/vault", &mallory.token, None).await;
+    assert_eq!((status, code(&body)), (409, "vault_not_set"));
     assert!(upstream.seen().is_empty());
-    let (_, list) = call(&server, "GET", "/v1/credentials", &mallory, None).await;
-    assert_eq!(list, json!([]));
-    let (_, audit) = call(&server, "GET", "/v1/audit", &mallory, None).await;
+    assert!(mallory.host.credentials().await.unwrap().is_empty());
+    let (_, audit) = call(&server, "GET", "/v1/audit", &mallory.token, None).await;
     assert!(!audit.to_string().contains("\"gh\""), "{audit}");
-    let (_, audit) = call(&server, "GET", "/v1/audit", &alice, None).await;
+    let (_, audit) = call(&server, "GET", "/v1/audit", &alice.token, None).await;
     assert!(audit.to_string().contains("credential.create"));
-    // Alice's credential is untouched.
     let (status, _) = call(
         &server,
         "POST",
         "/v1/credentials/gh/requests",
-        &alice,
+        &alice.token,
         Some(get(&upstream.url("/api/x"))),
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "alice's credential is untouched");
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_tokens_broker_only_what_they_are_given_until_they_expire_or_are_revoked() {
     let server = TestServer::start(Backend::Postgres).await;
     let upstream = Upstream::start().await;
-    let token = unlocked(&server, "agents@example.com").await;
+    let (me, opened) = with_vault(&server, "agents@example.com").await;
     for name in ["gh", "other"] {
-        call(
-            &server,
-            "POST",
-            "/v1/credentials",
-            &token,
-            Some(bearer(name, &upstream)),
-        )
-        .await;
+        opened
+            .add_credential(
+                &me.host,
+                name,
+                &CredentialPolicy::bearer(rules(&upstream), None),
+                SECRET.as_bytes(),
+            )
+            .await
+            .unwrap();
     }
+    opened.unlock_server_trust(&me.host).await.unwrap();
     let (status, agent) = call(
         &server,
         "POST",
         "/v1/agent-tokens",
-        &token,
+        &me.token,
         Some(json!({"name": "bot", "credentials": ["gh"], "expires_in": 3600})),
     )
     .await;
     assert_eq!(status, 201, "{agent}");
     let secret = agent["token"].as_str().unwrap();
     assert!(secret.starts_with("ail_agent_"));
-    let (status, _) = call(
-        &server,
-        "POST",
-        "/v1/credentials/gh/requests",
-        secret,
-        Some(get(&upstream.url("/api/x"))),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/credentials/other/requests",
-        secret,
-        Some(get(&upstream.url("/api/x"))),
-    )
-    .await;
+    let request = |name: &str, token: &str| {
+        let (path, token, body) = (
+            format!("/v1/credentials/{name}/requests"),
+            token.to_owned(),
+            get(&upstream.url("/api/x")),
+        );
+        let server = &server;
+        async move { call(server, "POST", &path, &token, Some(body)).await }
+    };
+    assert_eq!(request("gh", secret).await.0, 200);
+    let (status, body) = request("other", secret).await;
     assert_eq!(
         (status, code(&body)),
         (404, "not_found"),
@@ -678,7 +607,9 @@ async fn agent_tokens_broker_only_what_they_are_given_until_they_expire_or_are_r
         ("POST", "/v1/agent-tokens"),
         ("GET", "/v1/audit"),
         ("DELETE", "/v1/credentials/gh"),
-        ("POST", "/v1/users/me/passphrase/verify"),
+        ("GET", "/v1/vault"),
+        ("POST", "/v1/vault/session"),
+        ("GET", "/v1/credentials"),
     ] {
         let (status, body) = call(&server, method, path, secret, Some(json!({}))).await;
         assert_eq!(
@@ -687,7 +618,6 @@ async fn agent_tokens_broker_only_what_they_are_given_until_they_expire_or_are_r
             "{method} {path}"
         );
     }
-    // Bad requests create nothing.
     for (body, why) in [
         (json!({"name": "x", "expires_in": 10}), "too short"),
         (
@@ -698,77 +628,62 @@ async fn agent_tokens_broker_only_what_they_are_given_until_they_expire_or_are_r
         (json!({"name": "bad name"}), "name"),
         (json!({"name": "x", "scopes": ["all"]}), "unknown field"),
     ] {
-        let (status, body) = call(&server, "POST", "/v1/agent-tokens", &token, Some(body)).await;
+        let (status, body) = call(&server, "POST", "/v1/agent-tokens", &me.token, Some(body)).await;
         assert_eq!(
             (status, code(&body)),
             (400, "invalid_request"),
             "{why}: {body}"
         );
     }
-    // Listed without the token; expires with the clock; a wrong one is refused alike.
-    let (_, list) = call(&server, "GET", "/v1/agent-tokens", &token, None).await;
+    let (_, list) = call(&server, "GET", "/v1/agent-tokens", &me.token, None).await;
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
-    assert_eq!(list[0]["name"], "bot");
     assert!(list[0].get("token").is_none() && !list.to_string().contains(secret));
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/credentials/gh/requests",
-        "ail_agent_not-a-real-token",
-        Some(get(&upstream.url("/api/x"))),
-    )
-    .await;
+    let (status, body) = request("gh", "ail_agent_not-a-real-token").await;
     assert_eq!((status, code(&body)), (401, "invalid_token"));
     server.clock.advance(3601);
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/credentials/gh/requests",
-        secret,
-        Some(get(&upstream.url("/api/x"))),
-    )
-    .await;
+    let (status, body) = request("gh", secret).await;
     assert_eq!((status, code(&body)), (401, "invalid_token"), "expired");
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_an_enclave_sealed_escrows_are_refused_clearly() {
     let server = TestServer::start(Backend::Sqlite).await;
-    let token = user(&server, "noenclave@example.com").await;
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/tee/attestation",
-        &token,
-        Some(json!({"nonce": "0123456789abcdef"})),
-    )
-    .await;
-    assert_eq!((status, code(&body)), (409, "tee_disabled"));
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/v1/escrows",
-        &token,
-        Some(json!({"name": "x", "scope": "e30", "enc": "AA", "ciphertext": "AA"})),
-    )
-    .await;
-    assert_eq!((status, code(&body)), (409, "tee_disabled"));
-    let (status, tee) = call(&server, "GET", "/v1/tee/status", &token, None).await;
+    let me = account(&server, "noenclave@example.com").await;
+    for (path, body) in [
+        ("/v1/tee/attestation", json!({"nonce": "0123456789abcdef"})),
+        (
+            "/v1/escrows",
+            json!({"name": "x", "scope": "e30", "enc": "AA", "ciphertext": "AA"}),
+        ),
+        ("/v1/escrows/admission", json!({})),
+    ] {
+        let (status, body) = call(&server, "POST", path, &me.token, Some(body)).await;
+        assert_eq!((status, code(&body)), (409, "tee_disabled"), "{path}");
+    }
+    let (status, tee) = call(&server, "GET", "/v1/tee/status", &me.token, None).await;
     assert_eq!(status, 200);
     assert_eq!(tee["provider"], "disabled");
-    assert_eq!(tee["escrows_lost"], 0);
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_log_pages_newest_first() {
     let server = TestServer::start(Backend::Postgres).await;
-    let token = unlocked(&server, "audit@example.com").await;
-    for _ in 0..3 {
-        verify(&server, &token, PASSPHRASE).await;
+    let upstream = Upstream::start().await;
+    let (me, opened) = with_vault(&server, "audit@example.com").await;
+    for name in ["a", "b", "c"] {
+        opened
+            .add_credential(
+                &me.host,
+                name,
+                &CredentialPolicy::bearer(rules(&upstream), None),
+                SECRET.as_bytes(),
+            )
+            .await
+            .unwrap();
     }
-    let (status, first) = call(&server, "GET", "/v1/audit?limit=2", &token, None).await;
+    let (status, first) = call(&server, "GET", "/v1/audit?limit=2", &me.token, None).await;
     assert_eq!(status, 200);
     let events = first["events"].as_array().unwrap();
     assert_eq!(events.len(), 2);
@@ -778,25 +693,51 @@ async fn the_audit_log_pages_newest_first() {
         &server,
         "GET",
         &format!("/v1/audit?limit=200&before={cursor}"),
-        &token,
+        &me.token,
         None,
     )
     .await;
     let rest = rest["events"].as_array().unwrap().clone();
-    // The sign-in (email verification), passphrase.set and 4 verifications: 6 events in all,
-    // no overlap between pages.
-    assert_eq!(events.len() + rest.len(), 6, "{rest:?}");
+    // The sign-in, vault.create and three credential.create: 5 events, no overlap.
+    assert_eq!(events.len() + rest.len(), 5, "{rest:?}");
     assert!(rest.iter().all(|e| e["seq"].as_i64().unwrap() < cursor));
     assert_eq!(rest.last().unwrap()["action"], "login");
-    assert_eq!(rest[rest.len() - 2]["action"], "passphrase.set");
-    let (status, body) = call(&server, "GET", "/v1/audit?limit=0", &token, None).await;
-    assert_eq!((status, code(&body)), (400, "invalid_request"));
-    let (status, body) = call(&server, "GET", "/v1/audit?before=abc", &token, None).await;
-    assert_eq!((status, code(&body)), (400, "invalid_request"));
+    assert_eq!(rest[rest.len() - 2]["action"], "vault.create");
+    for bad in ["/v1/audit?limit=0", "/v1/audit?before=abc"] {
+        let (status, body) = call(&server, "GET", bad, &me.token, None).await;
+        assert_eq!((status, code(&body)), (400, "invalid_request"));
+    }
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_beyond_the_quota_are_refused() {
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        Options {
+            extra_env: vec![("AILERON_MAX_CREDENTIALS_PER_USER".into(), "1".into())],
+            ..Options::default()
+        },
+    )
+    .await;
+    let upstream = Upstream::start().await;
+    let (me, opened) = with_vault(&server, "quota@example.com").await;
+    let policy = CredentialPolicy::bearer(rules(&upstream), None);
+    opened
+        .add_credential(&me.host, "one", &policy, SECRET.as_bytes())
+        .await
+        .unwrap();
+    match opened
+        .add_credential(&me.host, "two", &policy, SECRET.as_bytes())
+        .await
+    {
+        Err(SdkError::Api { code, .. }) => assert_eq!(code.as_str(), "quota_exceeded"),
+        other => panic!("{other:?}"),
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_development_setting_a_credential_cannot_name_a_private_destination() {
     let server = TestServer::start_with(
         Backend::Postgres,
@@ -807,7 +748,7 @@ async fn without_the_development_setting_a_credential_cannot_name_a_private_dest
     )
     .await;
     let metadata = Upstream::start().await;
-    let token = unlocked(&server, "private@example.com").await;
+    let (me, opened) = with_vault(&server, "private@example.com").await;
     for prefix in [
         metadata.url("/"),
         format!("https://{}/", metadata.addr.unwrap()),
@@ -815,17 +756,26 @@ async fn without_the_development_setting_a_credential_cannot_name_a_private_dest
         "https://metadata.google.internal/".to_owned(),
         "https://[::ffff:127.0.0.1]/".to_owned(),
     ] {
-        let mut body = bearer("meta", &metadata);
-        body["allow"] = json!([{"methods": ["GET"], "url_prefix": prefix}]);
-        let (status, answer) = call(&server, "POST", "/v1/credentials", &token, Some(body)).await;
-        assert_eq!(
-            (status, code(&answer)),
-            (400, "invalid_scope"),
-            "{prefix}: {answer}"
-        );
+        let rules = vec![AllowRule {
+            methods: vec!["GET".into()],
+            url_prefix: prefix.clone(),
+        }];
+        match opened
+            .add_credential(
+                &me.host,
+                "meta",
+                &CredentialPolicy::bearer(rules, None),
+                SECRET.as_bytes(),
+            )
+            .await
+        {
+            Err(SdkError::Api { code, .. }) => {
+                assert_eq!(code.as_str(), "invalid_scope", "{prefix}")
+            }
+            other => panic!("{prefix}: {other:?}"),
+        }
     }
-    let (_, list) = call(&server, "GET", "/v1/credentials", &token, None).await;
-    assert_eq!(list, json!([]));
+    assert!(me.host.credentials().await.unwrap().is_empty());
     assert!(metadata.seen.lock().unwrap().is_empty());
     server.stop().await;
 }
