@@ -303,3 +303,104 @@ pub fn pg_dump(url: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A TCP proxy in front of the server that records every byte clients send through it, as
+/// an observer on the network (or the operator of a reverse proxy) would see it.
+pub struct RecordingProxy {
+    pub url: String,
+    sent: Arc<Mutex<Vec<u8>>>,
+}
+
+impl RecordingProxy {
+    /// Forwards `127.0.0.1:<new port>` to `target` (`host:port`).
+    pub async fn start(target: &str) -> RecordingProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let (record, target) = (sent.clone(), target.to_owned());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (record, target) = (record.clone(), target.clone());
+                tokio::spawn(async move {
+                    if let Ok(server) = tokio::net::TcpStream::connect(&target).await {
+                        forward(client, server, record).await;
+                    }
+                });
+            }
+        });
+        RecordingProxy { url, sent }
+    }
+
+    /// Everything clients sent so far.
+    pub fn sent(&self) -> Vec<u8> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+async fn forward(
+    client: tokio::net::TcpStream,
+    server: tokio::net::TcpStream,
+    record: Arc<Mutex<Vec<u8>>>,
+) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let upstream = async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match client_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            record.lock().unwrap().extend_from_slice(&buf[..n]);
+            if server_write.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = server_write.shutdown().await;
+    };
+    let downstream = async move {
+        let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+        let _ = client_write.shutdown().await;
+    };
+    tokio::join!(upstream, downstream);
+}
+
+/// The forms a value could take on the wire or in storage: raw, JSON-escaped, base64 and
+/// base64url (padded or not), hex (both cases), percent-encoded.
+pub fn encodings(value: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let json = serde_json::to_string(value).unwrap();
+    let percent: String = value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    let mut forms = vec![
+        value.to_owned(),
+        json[1..json.len() - 1].to_owned(),
+        STANDARD.encode(value),
+        STANDARD_NO_PAD.encode(value),
+        URL_SAFE.encode(value),
+        URL_SAFE_NO_PAD.encode(value),
+        hex_lower(value.as_bytes()),
+        hex_lower(value.as_bytes()).to_uppercase(),
+        percent.clone(),
+        percent.replace("%20", "+"),
+    ];
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// The first form of `value` found in `haystack`, if any.
+pub fn leaked(haystack: &[u8], value: &str) -> Option<String> {
+    encodings(value)
+        .into_iter()
+        .find(|form| haystack.windows(form.len()).any(|w| w == form.as_bytes()))
+}

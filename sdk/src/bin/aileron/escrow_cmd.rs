@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::Failure;
+use crate::session::Context;
 
 /// How to reach and verify the enclave.
 #[derive(Args, Clone)]
@@ -25,16 +26,17 @@ pub(crate) struct EnclaveArgs {
     /// --direct`).
     #[arg(long, env = "AILERON_ENCLAVE_URL")]
     enclave: Option<String>,
-    /// An Aileron host's base URL, e.g. http://127.0.0.1:8080: go through it (token from
-    /// AILERON_TOKEN: an access token from `aileron login`, or an agent token).
+    /// An Aileron server's base URL: go through it (default: the server `aileron login` saved,
+    /// unless --enclave is given; token from AILERON_TOKEN, else the saved session).
     #[arg(long, env = "AILERON_SERVER")]
     server: Option<String>,
-    /// The attestation policy (TOML) the enclave must satisfy (needed to seal).
+    /// The attestation policy (TOML) the enclave must satisfy (default: the saved one).
     #[arg(long, env = "AILERON_POLICY")]
     policy: Option<PathBuf>,
-    /// The pinned root (PEM), or `google` for Google's Confidential Space root.
-    #[arg(long, env = "AILERON_ROOT", default_value = "google")]
-    root: String,
+    /// The pinned root (PEM), or `google` for Google's Confidential Space root (default: the
+    /// saved one, else google).
+    #[arg(long, env = "AILERON_ROOT")]
+    root: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -142,13 +144,15 @@ pub(crate) async fn run_escrow(cmd: EscrowCommand) -> Result<(), Failure> {
     match cmd {
         EscrowCommand::Put(args) => put(args).await,
         EscrowCommand::Ls { enclave } => {
-            let host = host(&enclave)?.ok_or_else(|| usage("escrow ls needs --server"))?;
+            let (_, host) = host(&enclave)
+                .await?
+                .ok_or_else(|| usage("escrow ls needs a server (--server, or `aileron login`)"))?;
             let escrows = host.escrows().await.map_err(refused)?;
             print_json(&escrows);
             Ok(())
         }
-        EscrowCommand::Status { enclave, which } => match host(&enclave)? {
-            Some(host) => {
+        EscrowCommand::Status { enclave, which } => match host(&enclave).await? {
+            Some((_, host)) => {
                 let name = host_name(&which)?;
                 let escrows = host.escrows().await.map_err(refused)?;
                 let found = escrows.iter().find(|e| e.name == name);
@@ -165,8 +169,8 @@ pub(crate) async fn run_escrow(cmd: EscrowCommand) -> Result<(), Failure> {
                 Ok(())
             }
         },
-        EscrowCommand::Rm { enclave, which } => match host(&enclave)? {
-            Some(host) => {
+        EscrowCommand::Rm { enclave, which } => match host(&enclave).await? {
+            Some((_, host)) => {
                 let name = host_name(&which)?;
                 host.remove(&name).await.map_err(refused)?;
                 eprintln!("revoked {name}");
@@ -209,8 +213,8 @@ pub(crate) async fn run_request(args: RequestArgs) -> Result<(), Failure> {
         headers,
         body: body.map(|b| aileron_sdk::wire::b64u(&b)),
     };
-    let response = match host(&args.enclave)? {
-        Some(host) => match (&args.credential, &args.which.name) {
+    let response = match host(&args.enclave).await? {
+        Some((_, host)) => match (&args.credential, &args.which.name) {
             (Some(credential), _) => host.request_credential(credential, &request).await,
             (None, Some(name)) => host.request_escrow(name, &request).await,
             (None, None) => {
@@ -234,8 +238,8 @@ pub(crate) async fn run_request(args: RequestArgs) -> Result<(), Failure> {
 
 async fn put(args: PutArgs) -> Result<(), Failure> {
     let scope = scope(&args)?;
-    let host = host(&args.enclave)?;
-    if let Some(host) = host.as_ref().filter(|_| !args.direct) {
+    let host = host(&args.enclave).await?;
+    if let Some((context, host)) = host.as_ref().filter(|_| !args.direct) {
         let name = args
             .name
             .as_deref()
@@ -245,7 +249,8 @@ async fn put(args: PutArgs) -> Result<(), Failure> {
                 "--out is for escrows straight to an enclave, not with --server",
             ));
         }
-        let (policy, verifier) = trust(&args.enclave)?;
+        let (policy, verifier) =
+            context.trust(args.enclave.policy.as_ref(), args.enclave.root.as_deref())?;
         let secret = crate::input::hidden("secret")?;
         let escrow = host
             .escrow(
@@ -265,7 +270,7 @@ async fn put(args: PutArgs) -> Result<(), Failure> {
         (Some(path), _) => std::fs::read_to_string(path)
             .map(|t| SecretString::from(t.trim().to_owned()))
             .map_err(|e| usage(&format!("--ticket {}: {e}", path.display())))?,
-        (None, Some(host)) => host.admission_ticket().await.map_err(refused)?,
+        (None, Some((_, host))) => host.admission_ticket().await.map_err(refused)?,
         (None, None) => {
             return Err(usage(
                 "an escrow straight to an enclave needs an admission ticket: give --server (with \
@@ -327,18 +332,15 @@ fn escrow_file(which: &Which) -> Result<PathBuf, Failure> {
         .ok_or_else(|| usage("name the escrow file with --escrow (or use --server and --name)"))
 }
 
-/// The host client when `--server` is given; the token comes from `AILERON_TOKEN`.
-fn host(args: &EnclaveArgs) -> Result<Option<HostClient>, Failure> {
-    let Some(server) = &args.server else {
+/// The server to go through: `--server`, else the saved session unless `--enclave` names an
+/// enclave to talk to straight.
+async fn host(args: &EnclaveArgs) -> Result<Option<(Context, HostClient)>, Failure> {
+    if args.server.is_none() && (args.enclave.is_some() || crate::session::load()?.is_none()) {
         return Ok(None);
-    };
-    let token = std::env::var("AILERON_TOKEN").map_err(|_| {
-        usage("AILERON_TOKEN is not set: run `aileron login` or use an agent token")
-    })?;
-    let roots = extra_roots()?;
-    HostClient::with_roots(server, SecretString::from(token), roots.as_deref())
-        .map(Some)
-        .map_err(|e| usage(&e.to_string()))
+    }
+    let context = Context::load(args.server.as_deref()).await?;
+    let host = context.host()?;
+    Ok(Some((context, host)))
 }
 
 /// `AILERON_CA_CERT`: a PEM file of CA certificates to trust for a host behind a private CA.
@@ -403,21 +405,21 @@ fn client(args: &EnclaveArgs) -> Result<Client, Failure> {
     Ok(Client::new(enclave, policy, verifier))
 }
 
-/// The policy and the verifier with its pinned root.
+/// Straight to an enclave: the policy and the verifier with its pinned root, from the flags.
 fn trust(args: &EnclaveArgs) -> Result<(Policy, Arc<Verifier>), Failure> {
     let path = args
         .policy
         .as_ref()
         .ok_or_else(|| usage("an attestation policy is needed (--policy or AILERON_POLICY)"))?;
     let policy = Policy::load(path).map_err(|e| Failure::Usage(e.to_string()))?;
-    let verifier = if args.root == "google" {
+    let root = args.root.as_deref().unwrap_or("google");
+    let verifier = if root == "google" {
         Verifier::google()
     } else {
-        let pem = std::fs::read(&args.root)
-            .map_err(|e| Failure::Usage(format!("--root {}: {e}", args.root)))?;
+        let pem = std::fs::read(root).map_err(|e| Failure::Usage(format!("--root {root}: {e}")))?;
         Verifier::new(
             TrustAnchor::from_pem(&pem)
-                .map_err(|e| Failure::Usage(format!("--root {}: {e}", args.root)))?,
+                .map_err(|e| Failure::Usage(format!("--root {root}: {e}")))?,
         )
     };
     Ok((policy, Arc::new(verifier)))
