@@ -48,6 +48,8 @@ pub use issuer::{
     IssuerError, LocalIssuer, MAX_AUDIENCE_BYTES, MAX_NONCE_BYTES, MAX_NONCES, MIN_NONCE_BYTES,
     MintRequest, TOKEN_LIFETIME_SECONDS,
 };
+#[doc(hidden)]
+pub use json::{JsonError, check_object, parse_object};
 pub use jwks::{
     GOOGLE_DISCOVERY_URL, Jwks, JwksError, JwksSource, MIN_REFETCH_INTERVAL, https_client,
 };

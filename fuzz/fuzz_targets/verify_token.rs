@@ -17,7 +17,11 @@ static POLICY: LazyLock<Policy> = LazyLock::new(|| {
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(token) = std::str::from_utf8(data) {
-        assert!(VERIFIER.verify_at(token, &POLICY, &[], 1_757_061_000).is_err());
+        assert!(
+            VERIFIER
+                .verify_at(token, &POLICY, &[], 1_757_061_000)
+                .is_err()
+        );
         let _ = aileron_attest::inspect(token);
     }
 });

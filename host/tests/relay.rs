@@ -7,6 +7,8 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use aileron_attest::{Policy, TrustAnchor, Verifier};
+use aileron_sdk::vault::CredentialPolicy;
+use aileron_sdk::vault::client as vault;
 use aileron_sdk::wire::{AllowRule, Inject, Scope};
 use aileron_sdk::{Error, HostClient};
 use axum::extract::State;
@@ -242,6 +244,45 @@ async fn a_host_that_swaps_the_enclave_key_gets_nothing_sealed_to_it() {
     server.stop().await;
 }
 
+/// The vault of `token`'s user, made and opened with the SDK's client side, with one credential
+/// for `upstream`, unlocked (escrowed into the enclave).
+async fn unlocked_vault(
+    server: &TestServer,
+    token: &str,
+    enclave: &Enclave,
+    upstream: &common::e2e::Upstream,
+) -> (HostClient, vault::Opened) {
+    let host = HostClient::new(&server.url, SecretString::from(token.to_owned())).unwrap();
+    vault::create(&host, SecretString::from(PASSPHRASE))
+        .await
+        .unwrap();
+    let opened = vault::open(&host, SecretString::from(PASSPHRASE))
+        .await
+        .unwrap();
+    let rules = vec![AllowRule {
+        methods: vec!["GET".into()],
+        url_prefix: upstream.url("/api/"),
+    }];
+    opened
+        .add_credential(
+            &host,
+            "gh",
+            &CredentialPolicy::bearer(rules, None),
+            b"s3cret-value",
+        )
+        .await
+        .unwrap();
+    let policy = Policy::load(&enclave.policy_file()).unwrap();
+    let unlocked = opened
+        .unlock(&host, &policy, &verifier(enclave))
+        .await
+        .unwrap();
+    assert_eq!((unlocked.trust.as_str(), unlocked.escrowed), ("enclave", 1));
+    (host, opened)
+}
+
+const PASSPHRASE: &str = "the vault passphrase of several words";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_the_signing_key_changes_escrows_are_lost_with_a_way_back_not_a_500() {
     let dir = tempfile::tempdir().unwrap();
@@ -258,29 +299,7 @@ async fn after_the_signing_key_changes_escrows_are_lost_with_a_way_back_not_a_50
     let password = "a long password";
     let session = first.verified_account("rotate@example.com", password).await;
     let token = session["access_token"].as_str().unwrap().to_owned();
-    let passphrase = json!({"passphrase": "the vault passphrase"});
-    first
-        .call(
-            "POST",
-            "/v1/users/me/passphrase",
-            &token,
-            Some(passphrase.clone()),
-        )
-        .await;
-    first
-        .call(
-            "POST",
-            "/v1/users/me/passphrase/verify",
-            &token,
-            Some(passphrase.clone()),
-        )
-        .await;
-    let credential = json!({"name": "gh", "kind": "bearer", "secret": "s3cret-value",
-        "allow": [{"methods": ["GET"], "url_prefix": upstream.url("/api/")}]});
-    let (status, _) = first
-        .call("POST", "/v1/credentials", &token, Some(credential))
-        .await;
-    assert_eq!(status, 201);
+    unlocked_vault(&first, &token, &enclave, &upstream).await;
     let get = json!({"method": "GET", "url": upstream.url("/api/x")});
     let (status, _) = first
         .call(
@@ -334,18 +353,18 @@ async fn after_the_signing_key_changes_escrows_are_lost_with_a_way_back_not_a_50
         body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("verify your passphrase again")
+            .contains("unlock the vault again")
     );
-    // The way back: verify again, the credential is escrowed anew and works.
-    let (_, verified) = second
-        .call(
-            "POST",
-            "/v1/users/me/passphrase/verify",
-            &token,
-            Some(passphrase),
-        )
-        .await;
-    assert_eq!(verified["escrowed_count"], 1, "{verified}");
+    // The way back: unlock again; the credential is escrowed anew and works.
+    let host = HostClient::new(&second.url, SecretString::from(token.clone())).unwrap();
+    let opened = vault::open(&host, SecretString::from(PASSPHRASE))
+        .await
+        .unwrap();
+    let policy = Policy::load(&enclave.policy_file()).unwrap();
+    opened
+        .unlock(&host, &policy, &verifier(&enclave))
+        .await
+        .unwrap();
     let (status, body) = second
         .call("POST", "/v1/credentials/gh/requests", &token, Some(get))
         .await;
@@ -358,18 +377,13 @@ async fn after_the_signing_key_changes_escrows_are_lost_with_a_way_back_not_a_50
 async fn a_stopped_enclave_is_reported_and_refused_clearly_then_recovered() {
     let (_dir, mut enclave, server, token) = setup("down@example.com").await;
     let upstream = common::e2e::Upstream::start().await;
+    let (host, opened) = unlocked_vault(&server, &token, &enclave, &upstream).await;
+    let get = json!({"method": "GET", "url": upstream.url("/api/x")});
     let call = |method: &str, path: &str, body: Value| {
         let (server, token) = (&server, &token);
         let (method, path) = (method.to_owned(), path.to_owned());
         async move { server.call(&method, &path, token, Some(body)).await }
     };
-    let passphrase = json!({"passphrase": "the vault passphrase"});
-    call("POST", "/v1/users/me/passphrase", passphrase.clone()).await;
-    call("POST", "/v1/users/me/passphrase/verify", passphrase.clone()).await;
-    let credential = json!({"name": "gh", "kind": "bearer", "secret": "s3cret-value",
-        "allow": [{"methods": ["GET"], "url_prefix": upstream.url("/api/")}]});
-    assert_eq!(call("POST", "/v1/credentials", credential).await.0, 201);
-    let get = json!({"method": "GET", "url": upstream.url("/api/x")});
 
     enclave.stop();
     let (_, status) = call("GET", "/v1/tee/status", json!(null)).await;
@@ -385,24 +399,69 @@ async fn a_stopped_enclave_is_reported_and_refused_clearly_then_recovered() {
         "{body}"
     );
     assert!(upstream.seen().is_empty());
-    // The vault still unlocks; the answer says why nothing was escrowed.
-    let (status, verified) =
-        call("POST", "/v1/users/me/passphrase/verify", passphrase.clone()).await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        (&verified["valid"], &verified["escrowed_count"]),
-        (&json!(true), &json!(0))
-    );
-    assert!(verified["escrow_error"].is_string(), "{verified}");
+    // Unlocking says why nothing could be escrowed.
+    let policy = Policy::load(&enclave.policy_file()).unwrap();
+    match opened.unlock(&host, &policy, &verifier(&enclave)).await {
+        Err(Error::Api { code, .. }) => assert_eq!(code.as_str(), "enclave_unavailable"),
+        other => panic!("{other:?}"),
+    }
 
     // Back (a new boot): lost escrows are reported; unlocking again restores the service.
     enclave.restart();
     let (_, status) = call("GET", "/v1/tee/status", json!(null)).await;
     assert_eq!(status["attested"], true, "{status}");
     assert_eq!(status["escrows_lost"], 1, "{status}");
-    let (_, verified) = call("POST", "/v1/users/me/passphrase/verify", passphrase).await;
-    assert_eq!(verified["escrowed_count"], 1, "{verified}");
+    opened
+        .unlock(&host, &policy, &verifier(&enclave))
+        .await
+        .unwrap();
     let (status, body) = call("POST", "/v1/credentials/gh/requests", get).await;
     assert_eq!(status, 200, "{body}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_enclave_the_server_takes_no_key_and_escrows_only_the_stored_policy() {
+    let (_dir, enclave, server, token) = setup("nokey@example.com").await;
+    let upstream = common::e2e::Upstream::start().await;
+    let (host, opened) = unlocked_vault(&server, &token, &enclave, &upstream).await;
+    // No server-trust session with an enclave: the server never holds a key.
+    let body = json!({"verifier": aileron_sdk::wire::b64u(&[1; 32]), "credential_key": aileron_sdk::wire::b64u(&[2; 32])});
+    let (status, answer) = server
+        .call("POST", "/v1/vault/session", &token, Some(body))
+        .await;
+    assert_eq!(
+        (status, common::code(&answer)),
+        (409, "server_trust_disabled"),
+        "{answer}"
+    );
+    assert!(matches!(
+        opened.unlock_server_trust(&host).await,
+        Err(Error::Api {
+            code: aileron_sdk::wire::ErrorCode::ServerTrustDisabled,
+            ..
+        })
+    ));
+    // A sealed scope wider than the stored policy is refused, and the live escrow is kept.
+    let policy = Policy::load(&enclave.policy_file()).unwrap();
+    let attested = host.attest(&policy, &verifier(&enclave)).await.unwrap();
+    let mut wider = scope();
+    wider.allow[0].url_prefix = upstream.url("/");
+    let sealed = attested.seal(b"s3cret-value", &wider).unwrap();
+    let (status, answer) = server
+        .call(
+            "POST",
+            "/v1/credentials/gh/escrow",
+            &token,
+            Some(serde_json::to_value(&sealed).unwrap()),
+        )
+        .await;
+    assert_eq!(
+        (status, common::code(&answer)),
+        (400, "invalid_scope"),
+        "{answer}"
+    );
+    let listed = host.credentials().await.unwrap();
+    assert_eq!(listed[0].escrow.as_ref().unwrap().status, "active");
     server.stop().await;
 }
