@@ -105,6 +105,14 @@ pub enum Refused {
 
 fn check_name(name: &str) -> Result<(), Refused> {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
+    // A name the URL parser left as a name but that reads as an address once its trailing dots
+    // are gone (`127.0.0.1..`): judged as that address, in every IPv4 spelling the parser knows.
+    if let Ok(url::Host::Ipv4(ip)) = url::Host::parse(&name) {
+        return check_ip(IpAddr::V4(ip));
+    }
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return check_ip(ip);
+    }
     let private = PRIVATE_NAMES
         .iter()
         .any(|p| name == *p || name.ends_with(&format!(".{p}")))
@@ -334,6 +342,9 @@ mod tests {
             "https://metadata/",
             "https://metadata.goog/",
             "https://anything.internal/",
+            "https://127.0.0.1../",
+            "https://0x7f.1../",
+            "https://169.254.169.254.../",
         ] {
             assert!(check(url).is_err(), "{url} was allowed");
         }
