@@ -607,14 +607,15 @@ async fn openapi_and_docs_are_public() {
     assert!(doc["paths"]["/auth/login"].is_object());
     assert!(doc["paths"]["/v1/health"].is_object());
     for path in [
-        "/v1/users/me/passphrase",
-        "/v1/users/me/passphrase/verify",
-        "/v1/users/me/passphrase/salt",
-        "/v1/users/me/passphrase/session",
-        "/v1/users/me/passphrase/lock",
+        "/v1/vault",
+        "/v1/vault/passphrase",
+        "/v1/vault/session",
+        "/v1/vault/lock",
         "/v1/credentials",
         "/v1/credentials/{name}",
+        "/v1/credentials/{name}/escrow",
         "/v1/credentials/{name}/requests",
+        "/v1/escrows/admission",
         "/v1/agent-tokens",
         "/v1/agent-tokens/{id}",
         "/v1/tee/status",
@@ -627,14 +628,30 @@ async fn openapi_and_docs_are_public() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
-    // The secret of a new credential is documented as write-only input, never in an answer.
-    let secret = &doc["components"]["schemas"]["NewCredential"]["properties"]["secret"];
-    assert_eq!(secret["format"], "password", "{secret}");
-    let view = &doc["components"]["schemas"]["CredentialView"]["properties"];
-    assert!(
-        view["name"].is_object() && view["secret"].is_null(),
-        "{view}"
-    );
+    // No route takes or gives a secret, a passphrase or a key: credentials are ciphertext.
+    for schema in ["NewCredential", "CredentialView", "NewVault", "VaultInfo"] {
+        let properties = &doc["components"]["schemas"][schema]["properties"];
+        assert!(properties.is_object(), "{schema}");
+        for field in ["secret", "passphrase", "vault_key", "kek"] {
+            assert!(properties[field].is_null(), "{schema}.{field}");
+        }
+    }
+    assert!(doc["components"]["schemas"]["NewCredential"]["properties"]["ciphertext"].is_object());
+    // Every operation but the public ones documents its errors.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            let public = ["/v1/health", "/auth/oauth"].iter().any(|p| path.starts_with(p))
+                || path.ends_with("/lock")
+                || path == "/v1/escrows"
+                || path == "/v1/credentials" && method == "get"
+                || path == "/v1/agent-tokens" && method == "get";
+            assert!(
+                public || responses.keys().any(|code| code.starts_with('4') || code.starts_with('5')),
+                "{method} {path} documents no error"
+            );
+        }
+    }
     let res = s.http.get(format!("{}/docs", s.url)).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
     assert!(res.text().await.unwrap().contains("/openapi.json"));
