@@ -294,6 +294,48 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
     assert_eq!(exit, 0, "{out}{err}");
     assert!(!out.contains(SECRET));
 
+    // Straight to the enclave: the server only signs the admission ticket; the escrow is a file.
+    let file = dir.path().join("direct.json");
+    let (exit, out, err) = run(
+        &[
+            "escrow",
+            "put",
+            "--direct",
+            "--enclave",
+            &enclave.url(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
+            "--allow",
+            &allow,
+            "--ttl",
+            "1h",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        SECRET,
+    );
+    assert_eq!(exit, 0, "{out}{err}");
+    let (exit, out, err) = run(
+        &[
+            "request",
+            "GET",
+            &upstream.url("/api/direct"),
+            "--enclave",
+            &enclave.url(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
+            "--escrow",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(exit, 0, "{out}{err}");
+    assert!(!out.contains(SECRET));
+
     // Another user sees none of it: 404, not 403, and only their own audit.
     let other = server.verified_account("other@example.com", PASSWORD).await;
     let other = other["access_token"].as_str().unwrap().to_owned();
@@ -530,5 +572,61 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
             "the database holds a planted value"
         );
     }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_refreshes_its_saved_session_before_it_expires() {
+    // Access tokens that live 30 s are always within the CLI's refresh margin (60 s).
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        Options {
+            extra_env: vec![("AILERON_ACCESS_TOKEN_TTL".into(), "30s".into())],
+            ..Options::default()
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().to_str().unwrap().to_owned();
+    let env = [("AILERON_CONFIG_DIR", config.as_str())];
+    server
+        .verified_account("refresh@example.com", PASSWORD)
+        .await;
+    let (exit, _, err) = cli(
+        &[
+            "login",
+            "--server",
+            &server.url,
+            "--email",
+            "refresh@example.com",
+        ],
+        &env,
+        PASSWORD,
+    );
+    assert_eq!(exit, 0, "{err}");
+    let saved = || -> Value {
+        serde_json::from_slice(&std::fs::read(dir.path().join("session.json")).unwrap()).unwrap()
+    };
+    let before = saved();
+    let (exit, out, err) = cli(&["agent-token", "ls"], &env, "");
+    assert_eq!(exit, 0, "{out}{err}");
+    let after = saved();
+    assert_ne!(
+        before["refresh_token"], after["refresh_token"],
+        "the refresh token was rotated"
+    );
+    assert_ne!(before["access_token"], after["access_token"]);
+    // The rotated-out token is dead: the saved session is the only live one.
+    let (status, body) = server
+        .post(
+            "/auth/refresh",
+            json!({"refresh_token": before["refresh_token"], "delivery": "body"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (401, "refresh_token_reused"),
+        "{body}"
+    );
     server.stop().await;
 }

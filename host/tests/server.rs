@@ -641,13 +641,18 @@ async fn openapi_and_docs_are_public() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             let responses = operation["responses"].as_object().unwrap();
-            let public = ["/v1/health", "/auth/oauth"].iter().any(|p| path.starts_with(p))
+            let public = ["/v1/health", "/auth/oauth"]
+                .iter()
+                .any(|p| path.starts_with(p))
                 || path.ends_with("/lock")
                 || path == "/v1/escrows"
                 || path == "/v1/credentials" && method == "get"
                 || path == "/v1/agent-tokens" && method == "get";
             assert!(
-                public || responses.keys().any(|code| code.starts_with('4') || code.starts_with('5')),
+                public
+                    || responses
+                        .keys()
+                        .any(|code| code.starts_with('4') || code.starts_with('5')),
                 "{method} {path} documents no error"
             );
         }

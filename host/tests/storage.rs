@@ -162,3 +162,67 @@ async fn health_is_503_while_the_database_is_unreachable_and_recovers() {
     s.stop().await;
     tdb.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vaults_of_an_earlier_build_are_removed_and_reported_once() {
+    let tdb = TestDb::new(Backend::Sqlite).await;
+    // The database as the previous build left it: migrations 0001 and 0002 only.
+    let old = tempfile::tempdir().unwrap();
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/sqlite");
+    for entry in std::fs::read_dir(source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.starts_with("0001") || name.starts_with("0002") {
+            std::fs::copy(&path, old.path().join(name)).unwrap();
+        }
+    }
+    let url = format!("{}?mode=rwc", tdb.url);
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .connect(&url)
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(old.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    for i in 0..3 {
+        let statements = format!(
+            "INSERT INTO enterprises (id, name, kind, created_at) VALUES ('e{i}', 'E', 'personal', 1); \
+             INSERT INTO users (id, enterprise_id, email, role, created_at) VALUES ('u{i}', 'e{i}', 'old{i}@example.com', 'owner', 1); \
+             INSERT INTO vaults (user_id, salt, kdf_params, wrapped_key, created_at, updated_at) VALUES ('u{i}', 's', '{{}}', 'w', 1, 1);"
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statements))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+    let warning = "3 vaults made by an earlier build";
+    let start = || async {
+        TestServer::start_with(
+            Backend::Sqlite,
+            Options {
+                database: false,
+                database_url: Some(tdb.url.clone()),
+                ..Options::default()
+            },
+        )
+        .await
+    };
+    let first = start().await;
+    assert_eq!(
+        common::captured_log().matches(warning).count(),
+        1,
+        "told once"
+    );
+    first.stop().await;
+    let second = start().await;
+    assert_eq!(
+        common::captured_log().matches(warning).count(),
+        1,
+        "and only once"
+    );
+    second.stop().await;
+}

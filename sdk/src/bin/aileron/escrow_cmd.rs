@@ -97,8 +97,8 @@ pub(crate) struct PutArgs {
     /// The name to register the escrow under on the host (required with --server).
     #[arg(long)]
     name: Option<String>,
-    /// Seal straight to the enclave at --enclave even though --server is given: the server only
-    /// signs the admission ticket, and the escrow is saved as a file.
+    /// Seal straight to the enclave at --enclave; the server (--server, or the saved session's)
+    /// only signs the admission ticket, and the escrow is saved as a file.
     #[arg(long)]
     direct: bool,
     /// An admission ticket (a file) for a straight escrow, from a client the enclave's operator
@@ -238,7 +238,16 @@ pub(crate) async fn run_request(args: RequestArgs) -> Result<(), Failure> {
 
 async fn put(args: PutArgs) -> Result<(), Failure> {
     let scope = scope(&args)?;
-    let host = host(&args.enclave).await?;
+    // Straight to the enclave, the server (--server or the saved session's) only signs the
+    // admission ticket, unless the ticket comes from a file.
+    let host = match (args.direct, &args.ticket) {
+        (true, None) => {
+            let context = Context::load(args.enclave.server.as_deref()).await?;
+            let host = context.host()?;
+            Some((context, host))
+        }
+        _ => host(&args.enclave).await?,
+    };
     if let Some((context, host)) = host.as_ref().filter(|_| !args.direct) {
         let name = args
             .name
