@@ -395,17 +395,7 @@ async fn the_whole_journey_with_an_enclave_and_secret_hygiene() {
     // A server that widens a stored policy is caught: the unlock names the credential and
     // escrows nothing.
     let db = server.db.as_ref().unwrap().url.clone();
-    let sql = |statement: String| {
-        let db = db.clone();
-        async move {
-            use sqlx::Connection as _;
-            let mut conn = sqlx::AnyConnection::connect(&db).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
-    };
+    let sql = |statement: String| common::execute(&db, statement);
     let original = {
         use sqlx::{Connection as _, Row as _};
         let mut conn = sqlx::AnyConnection::connect(&db).await.unwrap();

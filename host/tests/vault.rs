@@ -367,17 +367,7 @@ async fn a_server_that_alters_what_it_stores_is_caught_by_the_client() {
     // Another user with the very same passphrase.
     let (bob, _) = with_vault(&server, "bystander@example.com").await;
     let db = server.db.as_ref().unwrap().url.clone();
-    let sql = |statement: String| {
-        let db = db.clone();
-        async move {
-            use sqlx::Connection as _;
-            let mut conn = sqlx::AnyConnection::connect(&db).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
-    };
+    let sql = |statement: String| common::execute(&db, statement);
     let tampered = |result: Result<Vec<vault::OpenCredential>, SdkError>| match result {
         Err(SdkError::Vault(VaultError::Tampered(name))) => name,
         other => panic!(

@@ -294,13 +294,16 @@ impl Vault {
         &self,
         user: &UserId,
         verifier: &str,
-        credential_key: &str,
+        credential_key: &secrecy::SecretString,
     ) -> Result<i64, Error> {
         if self.trust == Trust::Enclave {
             return Err(Error::ServerTrustDisabled);
         }
         self.check_proof(user, verifier).await?;
-        let key = input::key("credential_key", credential_key)?;
+        let key = input::key(
+            "credential_key",
+            secrecy::ExposeSecret::expose_secret(credential_key),
+        )?;
         let expires = self.sessions.unlock(user.clone(), key, Instant::now());
         let until = self.unix(expires);
         self.audit

@@ -407,6 +407,15 @@ pub async fn json(res: reqwest::Response) -> (u16, Value) {
     (status, value)
 }
 
+/// Runs SQL straight against a test database, as a server (or whoever holds its database) could.
+pub async fn execute(db_url: &str, statement: String) {
+    let mut conn = sqlx::AnyConnection::connect(db_url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
 /// The error code of an error body.
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no error code>")

@@ -56,7 +56,8 @@ pub struct Proof {
 pub struct SessionRequest {
     verifier: String,
     /// base64url of the 32-byte credential key (never the passphrase or the vault key).
-    credential_key: String,
+    #[schema(value_type = String, format = Password)]
+    credential_key: secrecy::SecretString,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
