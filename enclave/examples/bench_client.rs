@@ -70,11 +70,7 @@ async fn escrows(url: &str, ca_dir: &str, n: &str, upstream: &str) -> Result<(),
             methods: vec!["GET".into()],
             url_prefix: format!("{upstream}/"),
         }],
-        inject: Inject {
-            header: "Authorization".into(),
-            format: "Bearer {secret}".into(),
-            username: None,
-        },
+        inject: Inject::bearer(),
         expires_at: time::OffsetDateTime::now_utc() + time::Duration::hours(2),
         max_uses: None,
     };

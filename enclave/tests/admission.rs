@@ -67,11 +67,7 @@ fn scope() -> Scope {
             methods: vec!["GET".into()],
             url_prefix: "https://api.example.com/".into(),
         }],
-        inject: Inject {
-            header: "Authorization".into(),
-            format: "Bearer {secret}".into(),
-            username: None,
-        },
+        inject: Inject::bearer(),
         expires_at: OffsetDateTime::now_utc() + Duration::hours(1),
         max_uses: None,
     }

@@ -20,11 +20,7 @@ fn scope(prefix: &str, methods: &[&str], max_uses: Option<u64>) -> Scope {
             methods: methods.iter().map(|m| (*m).to_owned()).collect(),
             url_prefix: prefix.to_owned(),
         }],
-        inject: Inject {
-            header: "Authorization".into(),
-            format: "Bearer {secret}".into(),
-            username: None,
-        },
+        inject: Inject::bearer(),
         expires_at: OffsetDateTime::now_utc() + Duration::hours(1),
         max_uses,
     }

@@ -25,11 +25,7 @@ fn scope() -> Scope {
             methods: vec!["GET".into()],
             url_prefix: "https://api.example.com/".into(),
         }],
-        inject: Inject {
-            header: "Authorization".into(),
-            format: "Bearer {secret}".into(),
-            username: None,
-        },
+        inject: Inject::bearer(),
         expires_at: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
         max_uses: None,
     }

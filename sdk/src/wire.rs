@@ -114,6 +114,26 @@ pub struct Inject {
     pub username: Option<String>,
 }
 
+impl Inject {
+    /// `Authorization: Bearer {secret}`.
+    pub fn bearer() -> Inject {
+        Inject {
+            header: "Authorization".into(),
+            format: "Bearer {secret}".into(),
+            username: None,
+        }
+    }
+
+    /// `Authorization: Basic base64(username ":" secret)`.
+    pub fn basic(username: String) -> Inject {
+        Inject {
+            header: "Authorization".into(),
+            format: "Basic {secret}".into(),
+            username: Some(username),
+        }
+    }
+}
+
 /// `POST /v1/escrows/{id}/requests`: a request to make with the escrowed secret.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -50,10 +50,12 @@ impl CredentialPolicy {
     pub fn bearer(allow: Vec<AllowRule>, header: Option<String>) -> CredentialPolicy {
         CredentialPolicy {
             kind: Kind::Bearer,
-            inject: Inject {
-                header: header.unwrap_or_else(|| "Authorization".into()),
-                format: "Bearer {secret}".into(),
-                username: None,
+            inject: match header {
+                Some(header) => Inject {
+                    header,
+                    ..Inject::bearer()
+                },
+                None => Inject::bearer(),
             },
             allow,
             max_uses: None,
@@ -82,11 +84,7 @@ impl CredentialPolicy {
     pub fn basic(allow: Vec<AllowRule>, username: String) -> CredentialPolicy {
         CredentialPolicy {
             kind: Kind::Basic,
-            inject: Inject {
-                header: "Authorization".into(),
-                format: "Basic {secret}".into(),
-                username: Some(username),
-            },
+            inject: Inject::basic(username),
             allow,
             max_uses: None,
         }
