@@ -5,6 +5,10 @@
 //! The enclave runs this for every escrow; the host runs the same code when no enclave is
 //! configured (the declared server-trust mode).
 //!
+//! A credential is prepared once ([`Credential`]: its scope, its header value, the searcher for
+//! its forms); each request is first allowed by it ([`Credential::allow`], no network), then
+//! sent ([`Broker::forward`]).
+//!
 //! What it guarantees, and where:
 //! - **Scope** ([`scope`]): method, scheme, host, port and a path prefix on a segment boundary,
 //!   on the normalised URL; no userinfo; no path segment an upstream could decode into a
@@ -20,6 +24,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod credential;
 pub mod destination;
 pub mod redact;
 pub mod scope;
@@ -27,12 +32,13 @@ pub mod scope;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aileron_sdk::wire::{self, BrokeredRequest, BrokeredResponse, ErrorCode};
-use http::{HeaderName, HeaderValue, header};
+use aileron_sdk::wire::{self, BrokeredResponse, ErrorCode};
+use http::{HeaderValue, header};
 
+pub use crate::credential::{Allowed, Credential};
 use crate::destination::{Destinations, FilteringResolver, Lookup, Refused, SystemLookup};
 use crate::redact::Needles;
-use crate::scope::{ScopeError, ValidScope, is_reserved};
+use crate::scope::ScopeError;
 
 /// Why a brokered request failed.
 #[derive(Debug, thiserror::Error)]
@@ -166,43 +172,31 @@ impl Broker {
         self.destinations
     }
 
-    /// Makes `request` with `secret` injected, if `scope` allows it.
+    /// Sends what a credential allowed, with its secret injected, and gives back the answer
+    /// with every form of the secret removed.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn forward(
-        &self,
-        scope: &ValidScope,
-        secret: &[u8],
-        request: &BrokeredRequest,
-    ) -> Result<BrokeredResponse, BrokerError> {
-        let (method, url) = scope.check(&request.method, &request.url)?;
-        let mut builder = self.http.request(method, url);
-        for (name, value) in &request.headers {
-            let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| BrokerError::BadRequest(format!("invalid header name {name:?}")))?;
-            if is_reserved(header.as_str()) || header == scope.inject_header {
-                return Err(BrokerError::BadRequest(format!(
-                    "header `{header}` may not be set by the caller"
-                )));
-            }
-            let value = HeaderValue::from_str(value).map_err(|_| {
-                BrokerError::BadRequest(format!("invalid value for header `{header}`"))
-            })?;
-            builder = builder.header(header, value);
-        }
-        let value = scope
-            .inject_value(secret)
-            .ok_or(BrokerError::InvalidSecret)?;
-        let needles = needles(scope, secret, &value);
-        builder = builder
-            .header(scope.inject_header.clone(), value)
-            .header(header::ACCEPT_ENCODING, "identity");
-        if let Some(body) = &request.body {
-            let bytes = wire::from_b64u(body)
-                .ok_or_else(|| BrokerError::BadRequest("body is not base64url".into()))?;
-            builder = builder.body(bytes);
+    pub async fn forward(&self, allowed: Allowed<'_>) -> Result<BrokeredResponse, BrokerError> {
+        let Allowed {
+            credential,
+            method,
+            url,
+            mut headers,
+            body,
+        } = allowed;
+        headers.insert(
+            credential.scope().inject_header.clone(),
+            credential.header_value()?,
+        );
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+        let mut builder = self.http.request(method, url).headers(headers);
+        if let Some(body) = body {
+            builder = builder.body(body);
         }
         let response = builder.send().await.map_err(send_error)?;
-        self.answer(response, &needles).await
+        self.answer(response, credential.needles()).await
     }
 
     async fn answer(
@@ -251,18 +245,6 @@ impl Broker {
             body: wire::b64u(&body),
         })
     }
-}
-
-/// Every value whose forms are redacted: the secret, what replaces `{secret}` (for Basic, the
-/// encoded pair, and the pair itself) and the whole header value.
-fn needles(scope: &ValidScope, secret: &[u8], value: &HeaderValue) -> Needles {
-    let injected = scope.injected_secret(secret);
-    let pair = scope.basic_pair(secret);
-    let mut values: Vec<&[u8]> = vec![secret, &injected, value.as_bytes()];
-    if scope.is_basic() {
-        values.push(&pair);
-    }
-    Needles::for_values(&values)
 }
 
 /// reqwest's messages include the URL, which may carry query parameters: keep only the kind.

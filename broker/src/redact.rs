@@ -12,7 +12,7 @@
 //! body). The broker also refuses compressed answers (it never lets the caller ask for them),
 //! so an echo is seen in the form the caller will read.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 use base64::engine::GeneralPurpose;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -51,6 +51,7 @@ impl Needles {
         forms.dedup_by(|a, b| a.as_slice() == b.as_slice());
         let searcher = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(forms.iter().map(|f| f.as_slice()))
             .ok();
         Needles {
@@ -88,7 +89,7 @@ fn derived_forms(value: &[u8], forms: &mut Vec<Zeroizing<Vec<u8>>>) {
     forms.push(Zeroizing::new(hex::encode(value).into_bytes()));
     forms.push(Zeroizing::new(hex::encode_upper(value).into_bytes()));
     if let Ok(text) = std::str::from_utf8(value)
-        && let Ok(json) = serde_json::to_string(text)
+        && let Ok(json) = serde_json::to_string(text).map(Zeroizing::new)
     {
         // The escaped string without its quotes.
         let inner = &json.as_bytes()[1..json.len() - 1];

@@ -195,9 +195,9 @@ impl ValidScope {
         self.username.is_some()
     }
 
-    /// The header value carrying `secret`, or `None` if the secret cannot be a header value
-    /// (control characters: a secret with CR or LF would inject headers).
-    pub fn inject_value(&self, secret: &[u8]) -> Option<HeaderValue> {
+    /// The bytes of the header value carrying `secret`, or `None` if the secret cannot be in a
+    /// header value (control characters: a secret with CR or LF would inject headers).
+    pub fn inject_value(&self, secret: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         if secret.iter().any(|b| b.is_ascii_control()) {
             return None;
         }
@@ -208,9 +208,8 @@ impl ValidScope {
         bytes.extend_from_slice(self.prefix.as_bytes());
         bytes.extend_from_slice(&injected);
         bytes.extend_from_slice(self.suffix.as_bytes());
-        let mut value = HeaderValue::from_bytes(&bytes).ok()?;
-        value.set_sensitive(true);
-        Some(value)
+        HeaderValue::from_bytes(&bytes).ok()?;
+        Some(bytes)
     }
 }
 

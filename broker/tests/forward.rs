@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aileron_broker::destination::{Destinations, Lookup, Refused};
 use aileron_broker::scope::ValidScope;
-use aileron_broker::{Broker, BrokerError, BrokerLimits};
+use aileron_broker::{Broker, BrokerError, BrokerLimits, Credential};
 use aileron_sdk::wire::{self, AllowRule, BrokeredRequest, BrokeredResponse, Inject, Scope};
 use aileron_testkit::Upstream;
 use base64::Engine as _;
@@ -20,17 +20,18 @@ fn scope(prefix: &str, username: Option<&str>) -> Scope {
             methods: vec!["GET".into()],
             url_prefix: prefix.into(),
         }],
-        inject: Inject {
-            header: "Authorization".into(),
-            format: match username {
-                Some(_) => "Basic {secret}".into(),
-                None => "Bearer {secret}".into(),
-            },
-            username: username.map(str::to_owned),
+        inject: match username {
+            Some(name) => Inject::basic(name.to_owned()),
+            None => Inject::bearer(),
         },
         expires_at: OffsetDateTime::now_utc() + Duration::hours(1),
         max_uses: None,
     }
+}
+
+/// The planted secret, prepared for `scope`.
+fn credential(scope: &Scope, destinations: Destinations) -> Credential {
+    Credential::new(valid(scope, destinations), SECRET.as_bytes()).unwrap()
 }
 
 fn valid(scope: &Scope, destinations: Destinations) -> ValidScope {
@@ -43,15 +44,24 @@ fn valid(scope: &Scope, destinations: Destinations) -> ValidScope {
     .unwrap()
 }
 
-/// A broker for loopback upstreams (the development setting) and its scope.
-fn dev(upstream: &Upstream, username: Option<&str>) -> (Broker, ValidScope) {
+/// A broker for loopback upstreams (the development setting) and the planted credential.
+fn dev(upstream: &Upstream, username: Option<&str>) -> (Broker, Credential) {
     let destinations = Destinations::dangerous_private();
     let broker = Broker::new(BrokerLimits::default(), destinations).unwrap();
-    let scope = valid(
+    let planted = credential(
         &scope(&format!("{}/", upstream.url()), username),
         destinations,
     );
-    (broker, scope)
+    (broker, planted)
+}
+
+/// What the enclave does with a request: allow it, then send it.
+async fn forward(
+    broker: &Broker,
+    credential: &Credential,
+    request: &BrokeredRequest,
+) -> Result<BrokeredResponse, BrokerError> {
+    broker.forward(credential.allow(request)?).await
 }
 
 fn get(url: String, headers: &[(&str, &str)]) -> BrokeredRequest {
@@ -74,7 +84,7 @@ fn everything(response: &BrokeredResponse) -> String {
 #[tokio::test]
 async fn the_caller_cannot_choose_encodings_ranges_overrides_forwarding_or_metadata_headers() {
     let upstream = Upstream::start().await;
-    let (broker, scope) = dev(&upstream, None);
+    let (broker, planted) = dev(&upstream, None);
     for name in [
         "Accept-Encoding",
         "Range",
@@ -92,7 +102,7 @@ async fn the_caller_cannot_choose_encodings_ranges_overrides_forwarding_or_metad
         "Host",
     ] {
         let request = get(format!("{}/echo", upstream.url()), &[(name, "gzip")]);
-        match broker.forward(&scope, SECRET.as_bytes(), &request).await {
+        match forward(&broker, &planted, &request).await {
             Err(BrokerError::BadRequest(m)) => assert!(m.contains("may not be set"), "{name}: {m}"),
             other => panic!("{name}: {other:?}"),
         }
@@ -106,12 +116,9 @@ async fn the_caller_cannot_choose_encodings_ranges_overrides_forwarding_or_metad
 #[tokio::test]
 async fn the_broker_asks_for_identity_so_an_echo_comes_back_readable_and_redacted() {
     let upstream = Upstream::start().await;
-    let (broker, scope) = dev(&upstream, None);
+    let (broker, planted) = dev(&upstream, None);
     let request = get(format!("{}/echo-gzip", upstream.url()), &[]);
-    let response = broker
-        .forward(&scope, SECRET.as_bytes(), &request)
-        .await
-        .unwrap();
+    let response = forward(&broker, &planted, &request).await.unwrap();
     let seen = upstream.requests();
     let encoding = seen[0]
         .headers
@@ -127,9 +134,9 @@ async fn the_broker_asks_for_identity_so_an_echo_comes_back_readable_and_redacte
 #[tokio::test]
 async fn a_compressed_answer_is_refused_not_passed_on() {
     let upstream = Upstream::start().await;
-    let (broker, scope) = dev(&upstream, None);
+    let (broker, planted) = dev(&upstream, None);
     let request = get(format!("{}/always-gzip", upstream.url()), &[]);
-    match broker.forward(&scope, SECRET.as_bytes(), &request).await {
+    match forward(&broker, &planted, &request).await {
         Err(e @ BrokerError::Encoding(_)) => {
             assert_eq!(e.code(), wire::ErrorCode::UpstreamEncoding);
             assert!(!e.never_sent(), "the request reached the upstream: a use");
@@ -141,12 +148,9 @@ async fn a_compressed_answer_is_refused_not_passed_on() {
 #[tokio::test]
 async fn the_secret_inside_a_larger_base64_text_is_redacted() {
     let upstream = Upstream::start().await;
-    let (broker, scope) = dev(&upstream, None);
+    let (broker, planted) = dev(&upstream, None);
     let request = get(format!("{}/echo-json-b64", upstream.url()), &[]);
-    let response = broker
-        .forward(&scope, SECRET.as_bytes(), &request)
-        .await
-        .unwrap();
+    let response = forward(&broker, &planted, &request).await.unwrap();
     let body = wire::from_b64u(&response.body).unwrap();
     let text = String::from_utf8(body).unwrap();
     assert!(text.contains("[REDACTED]"), "{text}");
@@ -165,15 +169,14 @@ async fn the_secret_inside_a_larger_base64_text_is_redacted() {
 #[tokio::test]
 async fn basic_credentials_have_the_password_the_pair_and_the_header_redacted() {
     let upstream = Upstream::start().await;
-    let (broker, scope) = dev(&upstream, Some("alice"));
-    let response = broker
-        .forward(
-            &scope,
-            SECRET.as_bytes(),
-            &get(format!("{}/echo", upstream.url()), &[]),
-        )
-        .await
-        .unwrap();
+    let (broker, planted) = dev(&upstream, Some("alice"));
+    let response = forward(
+        &broker,
+        &planted,
+        &get(format!("{}/echo", upstream.url()), &[]),
+    )
+    .await
+    .unwrap();
     let pair = format!("alice:{SECRET}");
     let encoded = base64::engine::general_purpose::STANDARD.encode(&pair);
     let seen = upstream.requests();
@@ -208,7 +211,7 @@ async fn a_name_that_resolves_to_loopback_is_refused_at_connect_time_and_nothing
     let broker =
         Broker::with_lookup(BrokerLimits::default(), Destinations::PUBLIC, lookup).unwrap();
     let port = metadata.addr.port();
-    let scope = valid(
+    let planted = credential(
         &scope(&format!("https://rebind.example:{port}/"), None),
         Destinations::PUBLIC,
     );
@@ -216,7 +219,7 @@ async fn a_name_that_resolves_to_loopback_is_refused_at_connect_time_and_nothing
         format!("https://rebind.example:{port}/computeMetadata/v1/"),
         &[],
     );
-    match broker.forward(&scope, SECRET.as_bytes(), &request).await {
+    match forward(&broker, &planted, &request).await {
         Err(e @ BrokerError::Destination(Refused::PrivateAddress(_))) => {
             assert_eq!(e.code(), wire::ErrorCode::DestinationNotAllowed);
             assert!(e.never_sent());

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use aileron_broker::Credential;
 use aileron_broker::scope::ValidScope;
 use aileron_sdk::wire::{
     self, AttestationRequest, AttestationResponse, BrokeredRequest, BrokeredResponse, ErrorCode,
@@ -16,7 +17,6 @@ use time::OffsetDateTime;
 
 use crate::Enclave;
 use crate::error::ApiError;
-use crate::store::Secret;
 
 /// JSON bodies, with rejections as [`ApiError`]s.
 #[derive(FromRequest)]
@@ -159,14 +159,9 @@ async fn create_escrow(
         max_ttl,
         e.config.destinations,
     )?;
-    if scope.inject_value(&secret).is_none() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidSecret,
-            "the secret cannot be sent in a header (control characters)",
-        ));
-    }
     let expires_at = scope.expires_at;
-    let (escrow_id, handle) = e.store.insert(&admission, scope, Secret::new(&secret))?;
+    let credential = Credential::new(scope, &secret)?;
+    let (escrow_id, handle) = e.store.insert(&admission, credential)?;
     tracing::info!(escrow_id = %escrow_id, "escrow created");
     use secrecy::ExposeSecret as _;
     Ok((
@@ -186,13 +181,9 @@ async fn broker(
     ApiJson(req): ApiJson<BrokeredRequest>,
 ) -> Result<Json<BrokeredResponse>, ApiError> {
     let escrow = e.store.get(&id, &handle.0)?;
-    escrow.scope.check(&req.method, &req.url)?;
+    let allowed = escrow.credential.allow(&req)?;
     let uses = escrow.take_use(OffsetDateTime::now_utc())?;
-    let response = match e
-        .broker
-        .forward(&escrow.scope, escrow.secret.expose(), &req)
-        .await
-    {
+    let response = match e.broker.forward(allowed).await {
         Ok(response) => response,
         Err(err) => {
             if err.never_sent() {
@@ -213,8 +204,8 @@ async fn status(
     let escrow = e.store.get(&id, &handle.0)?;
     Ok(Json(EscrowStatus {
         uses: escrow.uses(),
-        max_uses: escrow.scope.max_uses,
-        expires_at: escrow.scope.expires_at,
+        max_uses: escrow.credential.scope().max_uses,
+        expires_at: escrow.credential.scope().expires_at,
     }))
 }
 

@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use ring::rand::{SecureRandom, SystemRandom};
-use secrecy::{ExposeSecret, SecretBox, SecretString};
+use secrecy::SecretString;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use aileron_broker::scope::ValidScope;
+use aileron_broker::Credential;
 use aileron_sdk::admission::Admission;
 
 /// Why the store refused.
@@ -36,36 +36,13 @@ pub enum StoreError {
     Random,
 }
 
-/// Secret bytes: zeroized on drop, never printed.
-pub struct Secret(SecretBox<[u8]>);
-
-impl Secret {
-    /// Takes ownership of `bytes` (the caller's buffer should be zeroizing too).
-    pub fn new(bytes: &[u8]) -> Secret {
-        Secret(SecretBox::new(bytes.into()))
-    }
-
-    /// The bytes, for the narrowest scope that needs them.
-    pub fn expose(&self) -> &[u8] {
-        self.0.expose_secret()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret([REDACTED])")
-    }
-}
-
 /// One escrowed credential.
 #[derive(Debug)]
 pub struct Escrow {
     handle_hash: [u8; 32],
     subject: String,
-    /// What it may be used for.
-    pub scope: ValidScope,
-    /// The credential.
-    pub secret: Secret,
+    /// The scope and its secret, prepared to broker.
+    pub credential: Credential,
     uses: AtomicU64,
 }
 
@@ -77,10 +54,10 @@ impl Escrow {
 
     /// Counts one use, atomically, unless expired at `now` or used up.
     pub fn take_use(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        if now >= self.scope.expires_at {
+        if now >= self.credential.scope().expires_at {
             return Err(StoreError::Expired);
         }
-        let limit = self.scope.max_uses.unwrap_or(u64::MAX);
+        let limit = self.credential.scope().max_uses.unwrap_or(u64::MAX);
         self.uses
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| {
                 (used < limit).then_some(used + 1)
@@ -146,8 +123,7 @@ impl Store {
     pub fn insert(
         &self,
         admission: &Admission,
-        scope: ValidScope,
-        secret: Secret,
+        credential: Credential,
     ) -> Result<(String, SecretString), StoreError> {
         let mut id = [0u8; 16];
         let mut handle = zeroize::Zeroizing::new([0u8; 32]);
@@ -160,8 +136,7 @@ impl Store {
         let escrow = Arc::new(Escrow {
             handle_hash: sha256(handle.as_ref()),
             subject: subject.clone(),
-            scope,
-            secret,
+            credential,
             uses: AtomicU64::new(0),
         });
         let id = hex::encode(id);
@@ -205,7 +180,7 @@ impl Store {
         let expired: Vec<String> = escrows
             .by_id
             .iter()
-            .filter(|(_, e)| e.scope.expires_at <= now)
+            .filter(|(_, e)| e.credential.scope().expires_at <= now)
             .map(|(id, _)| id.clone())
             .collect();
         for id in &expired {
@@ -254,8 +229,10 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use aileron_broker::destination::Destinations;
+    use aileron_broker::scope::ValidScope;
     use aileron_sdk::admission::{AdmissionSigner, AdmissionVerifier};
     use aileron_sdk::wire::{AllowRule, Inject, Scope};
+    use secrecy::ExposeSecret as _;
     use time::Duration;
 
     use super::*;
@@ -269,27 +246,24 @@ mod tests {
             .unwrap()
     }
 
-    fn scope(max_uses: Option<u64>) -> ValidScope {
+    fn credential(max_uses: Option<u64>, secret: &[u8]) -> Credential {
         let s = Scope {
             allow: vec![AllowRule {
                 methods: vec!["GET".into()],
                 url_prefix: "https://a.example/".into(),
             }],
-            inject: Inject {
-                header: "Authorization".into(),
-                format: "Bearer {secret}".into(),
-                username: None,
-            },
+            inject: Inject::bearer(),
             expires_at: OffsetDateTime::now_utc() + Duration::hours(1),
             max_uses,
         };
-        ValidScope::parse(
+        let scope = ValidScope::parse(
             &s,
             OffsetDateTime::now_utc(),
             Duration::hours(2),
             Destinations::PUBLIC,
         )
-        .unwrap()
+        .unwrap();
+        Credential::new(scope, secret).unwrap()
     }
 
     fn handle_bytes(handle: &SecretString) -> Vec<u8> {
@@ -300,7 +274,7 @@ mod tests {
     fn a_wrong_handle_and_an_unknown_id_are_the_same_not_found() {
         let store = Store::new(10, 10);
         let (id, handle) = store
-            .insert(&admission("u", 10), scope(None), Secret::new(b"s"))
+            .insert(&admission("u", 10), credential(None, b"s"))
             .unwrap();
         let h = aileron_sdk::wire::from_b64u(handle.expose_secret()).unwrap();
         assert!(store.get(&id, &h).is_ok());
@@ -313,7 +287,7 @@ mod tests {
     fn uses_are_counted_up_to_the_limit() {
         let store = Store::new(10, 10);
         let (id, handle) = store
-            .insert(&admission("u", 10), scope(Some(2)), Secret::new(b"s"))
+            .insert(&admission("u", 10), credential(Some(2), b"s"))
             .unwrap();
         let h = aileron_sdk::wire::from_b64u(handle.expose_secret()).unwrap();
         let e = store.get(&id, &h).unwrap();
@@ -332,15 +306,15 @@ mod tests {
     fn revoke_sweep_and_capacity() {
         let store = Store::new(2, 10);
         let (id, handle) = store
-            .insert(&admission("u", 10), scope(None), Secret::new(b"s"))
+            .insert(&admission("u", 10), credential(None, b"s"))
             .unwrap();
         let h = aileron_sdk::wire::from_b64u(handle.expose_secret()).unwrap();
         store
-            .insert(&admission("u", 10), scope(None), Secret::new(b"t"))
+            .insert(&admission("u", 10), credential(None, b"t"))
             .unwrap();
         assert_eq!(
             store
-                .insert(&admission("u", 10), scope(None), Secret::new(b"u"))
+                .insert(&admission("u", 10), credential(None, b"u"))
                 .unwrap_err(),
             StoreError::Full(2)
         );
@@ -359,38 +333,28 @@ mod tests {
         let store = Store::new(4, 3);
         let alice = admission("alice", 2);
         let bob = admission("bob", 100);
-        store
-            .insert(&alice, scope(None), Secret::new(b"a"))
-            .unwrap();
-        store
-            .insert(&alice, scope(None), Secret::new(b"b"))
-            .unwrap();
+        store.insert(&alice, credential(None, b"a")).unwrap();
+        store.insert(&alice, credential(None, b"b")).unwrap();
         assert_eq!(
-            store
-                .insert(&alice, scope(None), Secret::new(b"c"))
-                .unwrap_err(),
+            store.insert(&alice, credential(None, b"c")).unwrap_err(),
             StoreError::SubjectFull(2),
             "the ticket's quota"
         );
-        let (id, handle) = store.insert(&bob, scope(None), Secret::new(b"d")).unwrap();
-        store.insert(&bob, scope(None), Secret::new(b"e")).unwrap();
+        let (id, handle) = store.insert(&bob, credential(None, b"d")).unwrap();
+        store.insert(&bob, credential(None, b"e")).unwrap();
         assert_eq!(
-            store
-                .insert(&bob, scope(None), Secret::new(b"f"))
-                .unwrap_err(),
+            store.insert(&bob, credential(None, b"f")).unwrap_err(),
             StoreError::Full(4),
             "the total"
         );
         let h = aileron_sdk::wire::from_b64u(handle.expose_secret()).unwrap();
         store.revoke(&id, &h).unwrap();
         assert_eq!(store.held_by("bob"), 1);
-        store.insert(&bob, scope(None), Secret::new(b"g")).unwrap();
+        store.insert(&bob, credential(None, b"g")).unwrap();
         let capped = Store::new(10, 1);
-        capped.insert(&bob, scope(None), Secret::new(b"h")).unwrap();
+        capped.insert(&bob, credential(None, b"h")).unwrap();
         assert_eq!(
-            capped
-                .insert(&bob, scope(None), Secret::new(b"i"))
-                .unwrap_err(),
+            capped.insert(&bob, credential(None, b"i")).unwrap_err(),
             StoreError::SubjectFull(1),
             "the enclave's own cap bounds any ticket"
         );
@@ -403,9 +367,14 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        assert_eq!(
-            format!("{:?}", Secret::new(b"hunter2")),
-            "Secret([REDACTED])"
-        );
+        let store = Store::new(10, 10);
+        let (id, handle) = store
+            .insert(&admission("u", 10), credential(None, b"hunter2"))
+            .unwrap();
+        let h = aileron_sdk::wire::from_b64u(handle.expose_secret()).unwrap();
+        let escrow = store.get(&id, &h).unwrap();
+        let printed = format!("{escrow:?}");
+        assert!(printed.contains("Credential"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
     }
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use aileron_broker::BrokerError;
+use aileron_broker::Credential;
 use aileron_broker::scope::ValidScope;
 use aileron_sdk::vault::CredentialPolicy;
 use aileron_sdk::wire::{self, BrokeredRequest, BrokeredResponse, ErrorCode, EscrowRequest, Scope};
@@ -103,43 +103,17 @@ fn kind_label(kind: Kind) -> &'static str {
 
 /// The escrow service.
 pub struct Escrows {
-    db: Db,
-    clock: Clock,
-    tee: Arc<Tee>,
-    vault: Arc<Vault>,
-    admission: Arc<HostAdmission>,
-    host_key: HostKey,
-    audit: Arc<Audit>,
-    quotas: Quotas,
-}
-
-/// What the escrow service works with.
-pub struct EscrowDeps {
-    pub db: Db,
-    pub clock: Clock,
-    pub tee: Arc<Tee>,
-    pub vault: Arc<Vault>,
-    pub admission: Arc<HostAdmission>,
-    pub host_key: HostKey,
-    pub audit: Arc<Audit>,
-    pub quotas: Quotas,
+    pub(crate) db: Db,
+    pub(crate) clock: Clock,
+    pub(crate) tee: Arc<Tee>,
+    pub(crate) vault: Arc<Vault>,
+    pub(crate) admission: Arc<HostAdmission>,
+    pub(crate) host_key: HostKey,
+    pub(crate) audit: Arc<Audit>,
+    pub(crate) quotas: Quotas,
 }
 
 impl Escrows {
-    /// The service.
-    pub fn new(deps: EscrowDeps) -> Escrows {
-        Escrows {
-            db: deps.db,
-            clock: deps.clock,
-            tee: deps.tee,
-            vault: deps.vault,
-            admission: deps.admission,
-            host_key: deps.host_key,
-            audit: deps.audit,
-            quotas: deps.quotas,
-        }
-    }
-
     fn client(&self) -> Result<&Client, Error> {
         self.tee.client().map(|c| &**c).ok_or(Error::TeeDisabled)
     }
@@ -332,20 +306,21 @@ impl Escrows {
         Ok(())
     }
 
-    /// The credential's escrow, if any, as a view.
-    pub async fn credential_escrow(
+    /// The user's escrow of `kind` named `name`, if any.
+    pub async fn find(
         &self,
         user: &UserId,
+        kind: Kind,
         name: &str,
     ) -> Result<Option<EscrowView>, Error> {
-        let row = escrows::get(&self.db.pool, user, Kind::Credential, name).await?;
+        let row = escrows::get(&self.db.pool, user, kind, name).await?;
         Ok(row.map(|r| escrow_view(&r, self.clock.now())))
     }
 
-    /// Every credential escrow of the user, by credential name.
-    pub async fn credential_escrows(&self, user: &UserId) -> Result<Vec<EscrowView>, Error> {
+    /// Every escrow of `kind` the user holds.
+    pub async fn list(&self, user: &UserId, kind: Kind) -> Result<Vec<EscrowView>, Error> {
         let now = self.clock.now();
-        Ok(escrows::list(&self.db.pool, user, Kind::Credential)
+        Ok(escrows::list(&self.db.pool, user, kind)
             .await?
             .iter()
             .map(|r| escrow_view(r, now))
@@ -419,10 +394,9 @@ impl Escrows {
             code: ErrorCode::ScopeViolation,
             message: e.to_string(),
         })?;
-        valid
-            .check(&request.method, &request.url)
-            .map_err(BrokerError::from)?;
         let secret = self.vault.open_secret(user, &key, row)?;
+        let credential = Credential::new(valid, &secret)?;
+        let allowed = credential.allow(request)?;
         let max = policy
             .max_uses
             .map(|m| i64::try_from(m).unwrap_or(i64::MAX));
@@ -435,7 +409,7 @@ impl Escrows {
                 message: "the credential's use limit is reached".into(),
             });
         }
-        match self.tee.broker().forward(&valid, &secret, request).await {
+        match self.tee.broker().forward(allowed).await {
             Ok(response) => Ok(response),
             Err(e) => {
                 if e.never_sent() {
@@ -472,24 +446,6 @@ impl Escrows {
             self.revoke_at_enclave(user, Kind::Sealed, &old).await;
         }
         let row = self.index(user, Kind::Sealed, name, None, &escrow).await?;
-        Ok(escrow_view(&row, self.clock.now()))
-    }
-
-    /// The user's sealed escrows.
-    pub async fn list_sealed(&self, user: &UserId) -> Result<Vec<EscrowView>, Error> {
-        let now = self.clock.now();
-        Ok(escrows::list(&self.db.pool, user, Kind::Sealed)
-            .await?
-            .iter()
-            .map(|r| escrow_view(r, now))
-            .collect())
-    }
-
-    /// One of the user's sealed escrows, or `not_found`.
-    pub async fn sealed(&self, user: &UserId, name: &str) -> Result<EscrowView, Error> {
-        let row = escrows::get(&self.db.pool, user, Kind::Sealed, name)
-            .await?
-            .ok_or(Error::NotFound)?;
         Ok(escrow_view(&row, self.clock.now()))
     }
 

@@ -121,7 +121,7 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
             trust,
         },
     ));
-    let escrows = escrow::Escrows::new(escrow::EscrowDeps {
+    let escrows = escrow::Escrows {
         db: db.clone(),
         clock: clock.clone(),
         tee: tee.clone(),
@@ -130,7 +130,7 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         host_key: keys::HostKey::derive(key.expose()),
         audit: audit.clone(),
         quotas: config.quotas,
-    });
+    };
     warn_about_legacy_vaults(&db).await;
     let local_user = match config.database.auth_enabled() {
         true => None,

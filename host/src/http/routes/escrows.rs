@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 
+use crate::db::escrows::Kind;
 use crate::error::Error;
 use crate::escrow::{Caller, EscrowView};
 use crate::http::AppState;
@@ -163,7 +164,7 @@ pub async fn list(
     State(state): State<AppState>,
     who: AuthUser,
 ) -> Result<Json<Vec<EscrowView>>, Error> {
-    Ok(Json(state.escrows.list_sealed(&who.user_id).await?))
+    Ok(Json(state.escrows.list(&who.user_id, Kind::Sealed).await?))
 }
 
 /// One escrow.
@@ -175,7 +176,13 @@ pub async fn status(
     who: AuthUser,
     Path(name): Path<String>,
 ) -> Result<Json<EscrowView>, Error> {
-    Ok(Json(state.escrows.sealed(&who.user_id, &name).await?))
+    Ok(Json(
+        state
+            .escrows
+            .find(&who.user_id, Kind::Sealed, &name)
+            .await?
+            .ok_or(Error::NotFound)?,
+    ))
 }
 
 /// Revokes an escrow: the enclave forgets and zeroizes the secret.

@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use crate::db::escrows::Kind;
 use crate::error::Error;
 use crate::escrow::{Caller, EscrowView};
 use crate::http::AppState;
@@ -180,7 +181,7 @@ pub async fn list_credentials(
     State(state): State<AppState>,
     who: AuthUser,
 ) -> Result<Json<Vec<CredentialOut>>, Error> {
-    let escrows = state.escrows.credential_escrows(&who.user_id).await?;
+    let escrows = state.escrows.list(&who.user_id, Kind::Credential).await?;
     let rows = state.vault.credentials(&who.user_id).await?;
     let out = rows
         .into_iter()
@@ -205,7 +206,10 @@ pub async fn get_credential(
     Path(name): Path<String>,
 ) -> Result<Json<CredentialOut>, Error> {
     let row = state.vault.credential(&who.user_id, &name).await?;
-    let escrow = state.escrows.credential_escrow(&who.user_id, &name).await?;
+    let escrow = state
+        .escrows
+        .find(&who.user_id, Kind::Credential, &name)
+        .await?;
     Ok(Json(CredentialOut {
         credential: row.into(),
         escrow,
