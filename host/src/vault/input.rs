@@ -4,17 +4,13 @@
 
 use aileron_broker::destination::Destinations;
 use aileron_broker::scope::{validate_inject, validate_rules};
-use aileron_sdk::vault::format::{self, KdfParams, SALT_LEN, TAG_LEN, WRAPPED_KEY_LEN};
+use aileron_sdk::vault::format::{self, CIPHERTEXT_LEN, KdfParams, SALT_LEN, WRAPPED_KEY_LEN};
 use aileron_sdk::vault::{CredentialPolicy, Kind};
 use aileron_sdk::wire;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
-/// Nonce length of an envelope.
-const NONCE_LEN: usize = 12;
-/// Largest secret a credential may hold.
-pub const MAX_SECRET_BYTES: usize = 16 * 1024;
 /// Largest policy, in bytes.
 const MAX_POLICY_BYTES: usize = 8 * 1024;
 
@@ -94,11 +90,7 @@ pub fn wrapped_key(text: &str) -> Result<(), Error> {
 
 /// A credential's ciphertext.
 pub fn ciphertext(text: &str) -> Result<(), Error> {
-    envelope(
-        "ciphertext",
-        text,
-        NONCE_LEN + TAG_LEN + 1..=NONCE_LEN + TAG_LEN + MAX_SECRET_BYTES,
-    )
+    envelope("ciphertext", text, CIPHERTEXT_LEN)
 }
 
 /// The hex SHA-256 of a verifier (32 bytes of base64url), as stored.

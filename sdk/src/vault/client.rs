@@ -149,7 +149,6 @@ impl Opened {
         policy: &CredentialPolicy,
         secret: &[u8],
     ) -> Result<StoredCredential, Error> {
-        check_secret(secret)?;
         let id = uuid::Uuid::new_v4().hyphenated().to_string();
         let policy_bytes = policy.to_bytes();
         let binding = Binding {
@@ -244,21 +243,7 @@ impl Opened {
             return self.unlock_server_trust(host).await;
         }
         let credentials = self.read_credentials(host).await?;
-        let attested = host.attest(policy, verifier).await?;
-        let ttl = time::Duration::seconds(self.info.escrow_ttl_secs);
-        let expires_at = time::OffsetDateTime::now_utc() + ttl;
-        for credential in &credentials {
-            let scope = credential.policy.scope(expires_at);
-            let body = attested.seal(&credential.secret, &scope)?;
-            host.escrow_credential(&credential.stored.name, &body)
-                .await?;
-        }
-        Ok(Unlocked {
-            trust: self.info.trust.clone(),
-            escrowed: credentials.len(),
-            until: expires_at.unix_timestamp(),
-            statement: ENCLAVE_TRUST,
-        })
+        self.escrow_all(host, &credentials, policy, verifier).await
     }
 
     /// Escrows one credential (just added) into the attested enclave.
@@ -270,13 +255,35 @@ impl Opened {
         verifier: &Arc<Verifier>,
     ) -> Result<(), Error> {
         let credential = self.open_credential(&format::credential_key(&self.vault_key), stored)?;
-        let attested = host.attest(policy, verifier).await?;
-        let expires_at =
-            time::OffsetDateTime::now_utc() + time::Duration::seconds(self.info.escrow_ttl_secs);
-        let body = attested.seal(&credential.secret, &credential.policy.scope(expires_at))?;
-        host.escrow_credential(&credential.stored.name, &body)
+        self.escrow_all(host, &[credential], policy, verifier)
             .await
             .map(|_| ())
+    }
+
+    /// Attests the enclave once, then seals and escrows each credential (checked by the caller)
+    /// for the server's escrow lifetime.
+    async fn escrow_all(
+        &self,
+        host: &HostClient,
+        credentials: &[OpenCredential],
+        policy: &Policy,
+        verifier: &Arc<Verifier>,
+    ) -> Result<Unlocked, Error> {
+        let attested = host.attest(policy, verifier).await?;
+        let ttl = time::Duration::seconds(self.info.escrow_ttl_secs);
+        let expires_at = time::OffsetDateTime::now_utc() + ttl;
+        for credential in credentials {
+            let scope = credential.policy.scope(expires_at);
+            let body = attested.seal(&credential.secret, &scope)?;
+            host.escrow_credential(&credential.stored.name, &body)
+                .await?;
+        }
+        Ok(Unlocked {
+            trust: self.info.trust.clone(),
+            escrowed: credentials.len(),
+            until: expires_at.unix_timestamp(),
+            statement: ENCLAVE_TRUST,
+        })
     }
 
     /// Server-trust mode (no enclave): checks every credential, then hands the server the
@@ -293,19 +300,6 @@ impl Opened {
             statement: SERVER_TRUST,
         })
     }
-}
-
-/// A secret must fit a header: 1 to 16384 bytes, no control characters.
-fn check_secret(secret: &[u8]) -> Result<(), Error> {
-    if secret.is_empty() || secret.len() > 16 * 1024 {
-        return Err(Error::Invalid("a secret is 1 to 16384 bytes".into()));
-    }
-    if secret.iter().any(|b| b.is_ascii_control()) {
-        return Err(Error::Invalid(
-            "the secret has control characters (CR, LF…): it cannot be sent in a header".into(),
-        ));
-    }
-    Ok(())
 }
 
 impl From<VaultError> for Error {

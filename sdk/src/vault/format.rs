@@ -29,6 +29,11 @@ pub const SALT_LEN: usize = 16;
 pub const TAG_LEN: usize = 16;
 /// A wrapped vault key: nonce, 32 bytes, tag.
 pub const WRAPPED_KEY_LEN: usize = NONCE_LEN + 32 + TAG_LEN;
+/// The largest secret a credential holds.
+pub const MAX_SECRET_LEN: usize = 16 * 1024;
+/// A credential's ciphertext: nonce, a secret of 1 to [`MAX_SECRET_LEN`] bytes, tag.
+pub const CIPHERTEXT_LEN: std::ops::RangeInclusive<usize> =
+    NONCE_LEN + 1 + TAG_LEN..=NONCE_LEN + MAX_SECRET_LEN + TAG_LEN;
 /// HKDF salt of every key derived from the vault key.
 const HKDF_SALT: &[u8] = b"aileron/vault/v1";
 
@@ -51,6 +56,9 @@ pub enum VaultError {
     /// Bytes of the wrong length or encoding.
     #[error("malformed vault data: {0}")]
     Malformed(&'static str),
+    /// A secret the format cannot hold (see [`check_secret`]).
+    #[error("the secret {0}")]
+    Secret(&'static str),
     /// The system random generator failed.
     #[error("the system random generator failed")]
     Random,
@@ -274,7 +282,25 @@ pub fn seal_credential(
     secret: &[u8],
     binding: &Binding<'_>,
 ) -> Result<Vec<u8>, VaultError> {
+    check_secret(secret)?;
     seal(key, secret, &binding.aad(), random_nonce()?)
+}
+
+/// A secret the format holds: UTF-8 of 1 to [`MAX_SECRET_LEN`] bytes without ASCII control
+/// characters (it goes into a header).
+pub fn check_secret(secret: &[u8]) -> Result<(), VaultError> {
+    if secret.is_empty() || secret.len() > MAX_SECRET_LEN {
+        return Err(VaultError::Secret("must be 1 to 16384 bytes"));
+    }
+    if std::str::from_utf8(secret).is_err() {
+        return Err(VaultError::Secret("is not UTF-8 text"));
+    }
+    if secret.iter().any(|b| b.is_ascii_control()) {
+        return Err(VaultError::Secret(
+            "has control characters (CR, LF…): it cannot be sent in a header",
+        ));
+    }
+    Ok(())
 }
 
 /// Decrypts a credential's secret, refusing one whose binding does not hold.

@@ -119,6 +119,33 @@ fn a_credential_is_bound_to_user_id_version_and_policy() {
 }
 
 #[test]
+fn only_a_secret_a_header_can_carry_is_sealed() {
+    let key = credential_key(&Key::generate().unwrap());
+    let good = binding("u1", "c1", 1, b"{}");
+    let longest = vec![b'a'; MAX_SECRET_LEN];
+    let sealed = seal_credential(&key, &longest, &good).unwrap();
+    assert!(CIPHERTEXT_LEN.contains(&sealed.len()));
+    assert!(CIPHERTEXT_LEN.contains(&seal_credential(&key, "é".as_bytes(), &good).unwrap().len()));
+    let too_long = vec![b'a'; MAX_SECRET_LEN + 1];
+    for (secret, why) in [
+        (&b""[..], "empty"),
+        (&too_long[..], "too long"),
+        (&b"sk-\xff\xfe"[..], "not UTF-8"),
+        (&b"sk-live\r\nX-Injected: 1"[..], "CR LF"),
+        (&b"sk-\x00"[..], "NUL"),
+        (&b"sk-\x7f"[..], "DEL"),
+    ] {
+        assert!(
+            matches!(
+                seal_credential(&key, secret, &good),
+                Err(VaultError::Secret(_))
+            ),
+            "{why}"
+        );
+    }
+}
+
+#[test]
 fn the_credential_key_and_verifier_are_distinct_one_way_derivations() {
     let vault_key = Key::generate().unwrap();
     let (ck, v) = (credential_key(&vault_key), verifier(&vault_key));
