@@ -305,46 +305,50 @@ fn destinations(raw: &RawConfig) -> Result<aileron_broker::destination::Destinat
     Ok(destinations)
 }
 
-/// A positive whole number, with a default.
-fn count(raw: &RawConfig, var: &'static str, default: u64) -> Result<u64, ConfigError> {
+/// A whole number of at least 1, with a default.
+fn count<T>(raw: &RawConfig, var: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+{
+    count_of(raw, var, default, "a whole number, at least 1")
+}
+
+fn count_of<T>(
+    raw: &RawConfig,
+    var: &'static str,
+    default: T,
+    expected: &'static str,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+{
     match raw.get(var) {
         None => Ok(default),
         Some(v) => v
             .parse()
             .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| invalid(var, v, "a whole number, at least 1")),
+            .filter(|n| *n >= T::from(1))
+            .ok_or_else(|| invalid(var, v, expected)),
     }
 }
 
 fn limits(raw: &RawConfig) -> Result<Limits, ConfigError> {
-    const EXPECTED: &str = "a whole number of attempts per minute, at least 1";
-    let per = |var: &'static str, default: u32| -> Result<u32, ConfigError> {
-        match raw.get(var) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| invalid(var, v, EXPECTED)),
-        }
-    };
+    const PER_MINUTE: &str = "a whole number of attempts per minute, at least 1";
     let defaults = Limits::default();
     Ok(Limits {
-        auth_per_addr_per_minute: per(
+        auth_per_addr_per_minute: count_of(
+            raw,
             "AILERON_RATE_LIMIT_PER_ADDR",
             defaults.auth_per_addr_per_minute,
+            PER_MINUTE,
         )?,
-        auth_per_account_per_minute: per(
+        auth_per_account_per_minute: count_of(
+            raw,
             "AILERON_RATE_LIMIT_PER_ACCOUNT",
             defaults.auth_per_account_per_minute,
+            PER_MINUTE,
         )?,
-        max_connections: usize::try_from(count(
-            raw,
-            "AILERON_MAX_CONNECTIONS",
-            defaults.max_connections as u64,
-        )?)
-        .unwrap_or(usize::MAX),
+        max_connections: count(raw, "AILERON_MAX_CONNECTIONS", defaults.max_connections)?,
         ..defaults
     })
 }

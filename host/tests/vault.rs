@@ -58,6 +58,25 @@ fn rules(upstream: &Upstream) -> Vec<AllowRule> {
     }]
 }
 
+/// Adds a bearer credential for the upstream's `/api/`.
+async fn add_bearer(
+    opened: &Opened,
+    host: &HostClient,
+    upstream: &Upstream,
+    name: &str,
+    secret: &str,
+) {
+    opened
+        .add_credential(
+            host,
+            name,
+            &CredentialPolicy::bearer(rules(upstream), None),
+            secret.as_bytes(),
+        )
+        .await
+        .unwrap();
+}
+
 fn get(url: &str) -> Value {
     json!({"method": "GET", "url": url})
 }
@@ -89,15 +108,7 @@ async fn server_trust_brokers_only_while_unlocked_and_says_so(b: Backend) {
     let upstream = Upstream::start().await;
     let (me, opened) = with_vault(&server, "trust@example.com").await;
     assert_eq!(opened.info().trust, "server");
-    opened
-        .add_credential(
-            &me.host,
-            "gh",
-            &CredentialPolicy::bearer(rules(&upstream), None),
-            SECRET.as_bytes(),
-        )
-        .await
-        .unwrap();
+    add_bearer(&opened, &me.host, &upstream, "gh", SECRET).await;
     let request = |path: &str| {
         let body = Some(get(&upstream.url(path)));
         let token = me.token.clone();
@@ -163,15 +174,7 @@ async fn a_passphrase_change_keeps_every_credential_readable(b: Backend) {
     let upstream = Upstream::start().await;
     let (me, opened) = with_vault(&server, "change@example.com").await;
     for (name, secret) in [("one", "secret-one-1234"), ("two", "secret-two-5678")] {
-        opened
-            .add_credential(
-                &me.host,
-                name,
-                &CredentialPolicy::bearer(rules(&upstream), None),
-                secret.as_bytes(),
-            )
-            .await
-            .unwrap();
+        add_bearer(&opened, &me.host, &upstream, name, secret).await;
     }
     opened
         .change_passphrase(&me.host, pass("a brand new vault passphrase"))
@@ -328,15 +331,7 @@ async fn deleting_the_vault_needs_proof_of_its_key(b: Backend) {
     let server = TestServer::start(b).await;
     let upstream = Upstream::start().await;
     let (me, opened) = with_vault(&server, "delete@example.com").await;
-    opened
-        .add_credential(
-            &me.host,
-            "gh",
-            &CredentialPolicy::bearer(rules(&upstream), None),
-            SECRET.as_bytes(),
-        )
-        .await
-        .unwrap();
+    add_bearer(&opened, &me.host, &upstream, "gh", SECRET).await;
     let forged = json!({"verifier": aileron_sdk::wire::b64u(&[3; 32])});
     let (status, body) = call(&server, "DELETE", "/v1/vault", &me.token, Some(forged)).await;
     assert_eq!((status, code(&body)), (403, "invalid_verifier"));
@@ -500,15 +495,7 @@ async fn another_users_credentials_escrows_and_audit_are_invisible() {
     let upstream = Upstream::start().await;
     let (alice, opened) = with_vault(&server, "alice@example.com").await;
     let mallory = account(&server, "mallory@example.com").await;
-    opened
-        .add_credential(
-            &alice.host,
-            "gh",
-            &CredentialPolicy::bearer(rules(&upstream), None),
-            SECRET.as_bytes(),
-        )
-        .await
-        .unwrap();
+    add_bearer(&opened, &alice.host, &upstream, "gh", SECRET).await;
     opened.unlock_server_trust(&alice.host).await.unwrap();
     for (method, path, body) in [
         ("GET", "/v1/credentials/gh", None),
@@ -554,15 +541,7 @@ async fn agent_tokens_broker_only_what_they_are_given_until_they_expire_or_are_r
     let upstream = Upstream::start().await;
     let (me, opened) = with_vault(&server, "agents@example.com").await;
     for name in ["gh", "other"] {
-        opened
-            .add_credential(
-                &me.host,
-                name,
-                &CredentialPolicy::bearer(rules(&upstream), None),
-                SECRET.as_bytes(),
-            )
-            .await
-            .unwrap();
+        add_bearer(&opened, &me.host, &upstream, name, SECRET).await;
     }
     opened.unlock_server_trust(&me.host).await.unwrap();
     let (status, agent) = call(
@@ -663,15 +642,7 @@ async fn the_audit_log_pages_newest_first() {
     let upstream = Upstream::start().await;
     let (me, opened) = with_vault(&server, "audit@example.com").await;
     for name in ["a", "b", "c"] {
-        opened
-            .add_credential(
-                &me.host,
-                name,
-                &CredentialPolicy::bearer(rules(&upstream), None),
-                SECRET.as_bytes(),
-            )
-            .await
-            .unwrap();
+        add_bearer(&opened, &me.host, &upstream, name, SECRET).await;
     }
     let (status, first) = call(&server, "GET", "/v1/audit?limit=2", &me.token, None).await;
     assert_eq!(status, 200);

@@ -133,11 +133,7 @@ pub struct Vault {
     clock: Clock,
     audit: Arc<Audit>,
     sessions: Sessions<UserId>,
-    session_ttl: Duration,
-    escrow_ttl: Duration,
-    destinations: Destinations,
-    max_credentials: u64,
-    trust: Trust,
+    settings: VaultSettings,
 }
 
 /// What the vault service is configured with.
@@ -161,22 +157,18 @@ impl Vault {
             clock,
             audit,
             sessions: Sessions::new(settings.session_ttl),
-            session_ttl: settings.session_ttl,
-            escrow_ttl: settings.escrow_ttl,
-            destinations: settings.destinations,
-            max_credentials: settings.max_credentials,
-            trust: settings.trust,
+            settings,
         }
     }
 
     /// Who brokers on this server.
     pub fn trust(&self) -> Trust {
-        self.trust
+        self.settings.trust
     }
 
     /// The longest escrow (`AILERON_ESCROW_TTL`).
     pub fn escrow_ttl(&self) -> Duration {
-        self.escrow_ttl
+        self.settings.escrow_ttl
     }
 
     async fn row(&self, user: &UserId) -> Result<VaultRow, Error> {
@@ -194,9 +186,9 @@ impl Vault {
             format: row.format,
             kdf,
             wrapped_key: row.wrapped_key,
-            trust: self.trust,
-            escrow_ttl_secs: secs(self.escrow_ttl),
-            session_ttl_secs: secs(self.session_ttl),
+            trust: self.settings.trust,
+            escrow_ttl_secs: secs(self.settings.escrow_ttl),
+            session_ttl_secs: secs(self.settings.session_ttl),
             unlocked_until: self.session_until(user),
         })
     }
@@ -296,7 +288,7 @@ impl Vault {
         verifier: &str,
         credential_key: &secrecy::SecretString,
     ) -> Result<i64, Error> {
-        if self.trust == Trust::Enclave {
+        if self.settings.trust == Trust::Enclave {
             return Err(Error::ServerTrustDisabled);
         }
         self.check_proof(user, verifier).await?;
@@ -353,11 +345,11 @@ impl Vault {
     ) -> Result<CredentialView, Error> {
         check_name(&new.name)?;
         input::credential_id(&new.id)?;
-        let policy = input::policy(&new.policy, self.destinations)?;
+        let policy = input::policy(&new.policy, self.settings.destinations)?;
         input::ciphertext(&new.ciphertext)?;
         self.row(user).await?;
         let held = rows::count_credentials(&self.db.pool, user).await?;
-        if u64::try_from(held).unwrap_or(u64::MAX) >= self.max_credentials {
+        if u64::try_from(held).unwrap_or(u64::MAX) >= self.settings.max_credentials {
             return Err(Error::QuotaExceeded(format!(
                 "you hold {held} credentials, the most this server allows (AILERON_MAX_CREDENTIALS_PER_USER); delete one first"
             )));
@@ -398,7 +390,7 @@ impl Vault {
         name: &str,
         update: UpdatedCredential,
     ) -> Result<CredentialView, Error> {
-        let policy = input::policy(&update.policy, self.destinations)?;
+        let policy = input::policy(&update.policy, self.settings.destinations)?;
         input::ciphertext(&update.ciphertext)?;
         let current = self.credential(user, name).await?;
         if update.version != current.version + 1 {
