@@ -23,10 +23,18 @@ const REFRESH_BEFORE_SECS: i64 = 60;
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Saved {
     pub server: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose"
+    )]
+    pub access_token: Option<SecretString>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose"
+    )]
+    pub refresh_token: Option<SecretString>,
     /// The attestation policy (TOML).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
@@ -38,11 +46,11 @@ pub(crate) struct Saved {
     pub local: bool,
 }
 
-impl Drop for Saved {
-    fn drop(&mut self) {
-        use zeroize::Zeroize as _;
-        self.access_token.zeroize();
-        self.refresh_token.zeroize();
+/// Writes a token into the session file (the one place it is exposed).
+fn expose<S: serde::Serializer>(token: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match token {
+        Some(token) => s.serialize_some(token.expose_secret()),
+        None => s.serialize_none(),
     }
 }
 
@@ -157,19 +165,17 @@ impl Context {
         root: Option<&str>,
     ) -> Result<(Policy, Arc<Verifier>), Failure> {
         let policy_text = match policy_file {
-            Some(path) => Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-                Failure::Usage(format!("--policy {}: {e}", path.display()))
-            })?),
-            None => Zeroizing::new(
-                self.saved
-                    .as_ref()
-                    .and_then(|s| s.policy.clone())
-                    .ok_or_else(|| {
-                        Failure::Usage(
-                            "no attestation policy: give --policy FILE, or save one with `aileron login --policy FILE`".into(),
-                        )
-                    })?,
-            ),
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| Failure::Usage(format!("--policy {}: {e}", path.display())))?,
+            None => self
+                .saved
+                .as_ref()
+                .and_then(|s| s.policy.clone())
+                .ok_or_else(|| {
+                    Failure::Usage(
+                        "no attestation policy: give --policy FILE, or save one with `aileron login --policy FILE`".into(),
+                    )
+                })?,
         };
         let policy =
             Policy::from_toml_str(&policy_text).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -207,13 +213,12 @@ async fn fresh_token(saved: &mut Saved) -> Result<SecretString, Failure> {
         Failure::Usage("the saved session has no token: run `aileron login`".into())
     })?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    if expires_at(&access).is_some_and(|exp| exp - now > REFRESH_BEFORE_SECS) {
-        return Ok(SecretString::from(access));
+    if expires_at(access.expose_secret()).is_some_and(|exp| exp - now > REFRESH_BEFORE_SECS) {
+        return Ok(access);
     }
     let refresh = saved
         .refresh_token
         .clone()
-        .map(SecretString::from)
         .ok_or_else(|| Failure::Usage("the session expired: run `aileron login`".into()))?;
     let roots = crate::escrow_cmd::extra_roots()?;
     let session = HostClient::refresh(&saved.server, &refresh, roots.as_deref())
@@ -230,6 +235,6 @@ async fn fresh_token(saved: &mut Saved) -> Result<SecretString, Failure> {
 
 /// Puts a session's tokens into what is saved.
 pub(crate) fn keep(saved: &mut Saved, session: &Session) {
-    saved.access_token = Some(session.access_token.expose_secret().to_owned());
-    saved.refresh_token = Some(session.refresh_token.expose_secret().to_owned());
+    saved.access_token = Some(session.access_token.clone());
+    saved.refresh_token = Some(session.refresh_token.clone());
 }
