@@ -35,8 +35,8 @@ impl HostAdmission {
         quotas: Quotas,
     ) -> Result<HostAdmission, Error> {
         let seed = keys::derive(signing_key, Purpose::Admission);
-        let signer =
-            AdmissionSigner::from_seed(&seed).map_err(|e| Error::Internal(e.to_string()))?;
+        let signer = AdmissionSigner::from_seed(seed.expose())
+            .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(HostAdmission {
             signer,
             audience: audience.to_owned(),

@@ -208,21 +208,29 @@ pub fn unwrap(kek: &Key, wrapped: &[u8], user_id: &str) -> Result<Key, VaultErro
     Key::from_bytes(&plain)
 }
 
-fn hkdf(vault_key: &Key, info: &[u8]) -> Key {
+/// HKDF-SHA256 (ring's) of `ikm` with `salt` and `info`: 32 bytes, as a key.
+pub fn hkdf_sha256(ikm: &[u8], salt: &[u8], info: &[u8]) -> Key {
     struct Len32;
     impl ring::hkdf::KeyType for Len32 {
         fn len(&self) -> usize {
             32
         }
     }
-    let salt = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, HKDF_SALT);
     let mut out = SecretBox::new(Box::new([0u8; 32]));
     let info = [info];
-    // `expand` fails only for outputs longer than 255 blocks; 32 bytes is one block.
-    if let Ok(okm) = salt.extract(vault_key.expose()).expand(&info, Len32) {
-        let _ = okm.fill(secrecy::ExposeSecretMut::expose_secret_mut(&mut out));
+    let filled = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, salt)
+        .extract(ikm)
+        .expand(&info, Len32)
+        .and_then(|okm| okm.fill(secrecy::ExposeSecretMut::expose_secret_mut(&mut out)));
+    if filled.is_err() {
+        // ring refuses only outputs longer than 255 blocks; 32 bytes is one. Never a zero key.
+        unreachable!("HKDF-SHA256 refused a 32-byte output");
     }
     Key(out)
+}
+
+fn hkdf(vault_key: &Key, info: &[u8]) -> Key {
+    hkdf_sha256(vault_key.expose(), HKDF_SALT, info)
 }
 
 /// The key credentials are encrypted under (what server-trust mode hands the host).
