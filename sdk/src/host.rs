@@ -32,7 +32,8 @@ pub struct HostEscrow {
     pub status: String,
 }
 
-/// A signed-in session: both tokens are secrets.
+/// A signed-in session: both tokens are secrets (read straight into [`SecretString`]).
+#[derive(Deserialize)]
 pub struct Session {
     /// The access token (a JWT).
     pub access_token: SecretString,
@@ -47,23 +48,6 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("expires_in", &self.expires_in)
             .finish_non_exhaustive()
-    }
-}
-
-#[derive(Deserialize)]
-struct SessionBody {
-    access_token: String,
-    refresh_token: String,
-    expires_in: i64,
-}
-
-impl From<SessionBody> for Session {
-    fn from(body: SessionBody) -> Session {
-        Session {
-            access_token: SecretString::from(body.access_token),
-            refresh_token: SecretString::from(body.refresh_token),
-            expires_in: body.expires_in,
-        }
     }
 }
 
@@ -154,7 +138,7 @@ impl HostClient {
             .send()
             .await
             .map_err(|e| Error::Host(crate::error::transport(e)))?;
-        read_json::<SessionBody>(response).await.map(Session::from)
+        read_json::<Session>(response).await
     }
 
     /// Rotates a refresh token; returns the new session's tokens.
@@ -177,7 +161,7 @@ impl HostClient {
             .send()
             .await
             .map_err(|e| Error::Host(crate::error::transport(e)))?;
-        read_json::<SessionBody>(response).await.map(Session::from)
+        read_json::<Session>(response).await
     }
 
     /// Attests the host's enclave through the relay: a fresh nonce, the token verified against
@@ -219,7 +203,7 @@ impl HostClient {
         let attested = self.attest(policy, verifier).await?;
         let body = Register {
             name,
-            sealed: crate::seal::escrow_request(&attested.hpke_public_key, secret, scope)?,
+            sealed: attested.seal(secret, scope)?,
         };
         self.call(reqwest::Method::POST, "/v1/escrows", Some(&body))
             .await
@@ -230,12 +214,12 @@ impl HostClient {
     pub async fn admission_ticket(&self) -> Result<SecretString, Error> {
         #[derive(Deserialize)]
         struct Ticket {
-            ticket: String,
+            ticket: SecretString,
         }
-        let ticket: Ticket = self
+        let answer: Ticket = self
             .call::<(), _>(reqwest::Method::POST, "/v1/escrows/admission", None)
             .await?;
-        Ok(SecretString::from(ticket.ticket))
+        Ok(answer.ticket)
     }
 
     /// The caller's escrows on the host.
