@@ -8,7 +8,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aileron_attest::{Policy, TrustAnchor, Verifier};
+use aileron_attest::{Policy, Verifier};
 use aileron_sdk::wire::{AllowRule, BrokeredRequest, Inject, Scope};
 use aileron_sdk::{Client, Error, Escrow, HostClient};
 use clap::{Args, Subcommand};
@@ -421,17 +421,8 @@ fn trust(args: &EnclaveArgs) -> Result<(Policy, Arc<Verifier>), Failure> {
         .as_ref()
         .ok_or_else(|| usage("an attestation policy is needed (--policy or AILERON_POLICY)"))?;
     let policy = Policy::load(path).map_err(|e| Failure::Usage(e.to_string()))?;
-    let root = args.root.as_deref().unwrap_or("google");
-    let verifier = if root == "google" {
-        Verifier::google()
-    } else {
-        let pem = std::fs::read(root).map_err(|e| Failure::Usage(format!("--root {root}: {e}")))?;
-        Verifier::new(
-            TrustAnchor::from_pem(&pem)
-                .map_err(|e| Failure::Usage(format!("--root {root}: {e}")))?,
-        )
-    };
-    Ok((policy, Arc::new(verifier)))
+    let root = crate::session::root_pem(args.root.as_deref().unwrap_or("google"))?;
+    Ok((policy, Arc::new(crate::session::verifier(&root)?)))
 }
 
 pub(crate) fn refused(e: Error) -> Failure {

@@ -187,16 +187,18 @@ impl Context {
                 .and_then(|s| s.root.clone())
                 .unwrap_or_else(|| "google".into()),
         };
-        let verifier = if root == "google" {
-            Verifier::google()
-        } else {
-            Verifier::new(
-                TrustAnchor::from_pem(root.as_bytes())
-                    .map_err(|e| Failure::Usage(format!("the pinned root: {e}")))?,
-            )
-        };
-        Ok((policy, Arc::new(verifier)))
+        Ok((policy, Arc::new(verifier(&root)?)))
     }
+}
+
+/// The verifier pinning `root`: `google`, or the PEM text of a root.
+pub(crate) fn verifier(root: &str) -> Result<Verifier, Failure> {
+    if root == "google" {
+        return Ok(Verifier::google());
+    }
+    TrustAnchor::from_pem(root.as_bytes())
+        .map(Verifier::new)
+        .map_err(|e| Failure::Usage(format!("the pinned root: {e}")))
 }
 
 /// `google`, or the PEM text of a root file.
