@@ -85,6 +85,15 @@ impl BrokerError {
         }
     }
 
+    /// The message every Aileron service answers this error with (beside [`BrokerError::code`],
+    /// which already says "scope").
+    pub fn message(&self) -> String {
+        match self {
+            BrokerError::Scope(ScopeError::Invalid(m) | ScopeError::Violation(m)) => m.clone(),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether the request certainly never reached the upstream (its use is given back).
     pub fn never_sent(&self) -> bool {
         matches!(

@@ -88,10 +88,6 @@ impl From<ScopeError> for ApiError {
 
 impl From<BrokerError> for ApiError {
     fn from(e: BrokerError) -> ApiError {
-        let message = match &e {
-            BrokerError::Scope(ScopeError::Invalid(m) | ScopeError::Violation(m)) => m.clone(),
-            other => other.to_string(),
-        };
-        ApiError::new(e.code(), message)
+        ApiError::new(e.code(), e.message())
     }
 }

@@ -176,7 +176,7 @@ impl From<aileron_broker::BrokerError> for Error {
     fn from(e: aileron_broker::BrokerError) -> Self {
         Error::Refused {
             code: e.code(),
-            message: e.to_string(),
+            message: e.message(),
         }
     }
 }
