@@ -58,6 +58,7 @@ pub async fn serve(
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     tokio::pin!(shutdown);
+    let mut refused: u64 = 0;
     loop {
         let (tcp, peer) = tokio::select! {
             _ = &mut shutdown => break,
@@ -68,7 +69,11 @@ pub async fn serve(
             },
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "connection limit reached: connection closed");
+            refused += 1;
+            // Logged at the 1st, 2nd, 4th, 8th… refusal: a flood cannot flood the log too.
+            if refused.is_power_of_two() {
+                tracing::warn!(%peer, refused, "connection limit reached: connections closed");
+            }
             drop(tcp);
             continue;
         };
