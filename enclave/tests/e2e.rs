@@ -148,6 +148,31 @@ async fn each_scope_escape_is_refused_and_nothing_reaches_the_upstream() {
             "{method} {url}"
         );
     }
+    // A reserved header and a body that is not base64url are refused before they count.
+    let inside = format!("{base}/v1/x");
+    for (headers, body) in [
+        (
+            vec![("Accept-Encoding".to_owned(), "gzip".to_owned())],
+            None,
+        ),
+        (
+            vec![("Authorization".to_owned(), "Bearer mine".to_owned())],
+            None,
+        ),
+        (vec![], Some("not base64!".to_owned())),
+    ] {
+        let request = BrokeredRequest {
+            method: "GET".into(),
+            url: inside.clone(),
+            headers: headers.clone(),
+            body,
+        };
+        assert_eq!(
+            code(client.request(&escrow, &request).await),
+            "invalid_request",
+            "{headers:?}"
+        );
+    }
     assert!(upstream.requests().is_empty() && other.requests().is_empty());
     assert_eq!(
         client.status(&escrow).await.unwrap().uses,
