@@ -5,9 +5,8 @@
 //! The enclave runs this for every escrow; the host runs the same code when no enclave is
 //! configured (the declared server-trust mode).
 //!
-//! A credential is prepared once ([`Credential`]: its scope, its header value, the searcher for
-//! its forms); each request is first allowed by it ([`Credential::allow`], no network), then
-//! sent ([`Broker::forward`]).
+//! A credential (its scope and secret, [`Credential`]) is checked once; each request is first
+//! allowed by it ([`Credential::allow`], no network), then sent ([`Broker::forward`]).
 //!
 //! What it guarantees, and where:
 //! - **Scope** ([`scope`]): method, scheme, host, port and a path prefix on a segment boundary,
@@ -192,10 +191,8 @@ impl Broker {
             mut headers,
             body,
         } = allowed;
-        headers.insert(
-            credential.scope().inject_header.clone(),
-            credential.header_value()?,
-        );
+        let (value, needles) = credential.injection()?;
+        headers.insert(credential.scope().inject_header.clone(), value);
         headers.insert(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("identity"),
@@ -205,7 +202,7 @@ impl Broker {
             builder = builder.body(body);
         }
         let response = builder.send().await.map_err(send_error)?;
-        self.answer(response, credential.needles()).await
+        self.answer(response, &needles).await
     }
 
     async fn answer(

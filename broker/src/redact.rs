@@ -12,7 +12,7 @@
 //! body). The broker also refuses compressed answers (it never lets the caller ask for them),
 //! so an echo is seen in the form the caller will read.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Match, MatchKind, packed};
 use base64::Engine as _;
 use base64::engine::GeneralPurpose;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -27,9 +27,57 @@ const MIN_DERIVED: usize = 4;
 
 /// Every form of the injected values, ready to search for.
 pub struct Needles {
-    searcher: Option<AhoCorasick>,
-    // Kept to zeroize on drop (the automaton's own copy cannot be wiped; it lives no longer).
+    searcher: Option<Searcher>,
+    // Kept to zeroize on drop (the searcher's own copy cannot be wiped; it lives no longer).
     _forms: Vec<Zeroizing<Vec<u8>>>,
+}
+
+/// The searcher is built for every request. A packed (SIMD, Teddy) searcher builds in about
+/// 6 µs where an automaton takes 43 µs (the default, a DFA, 320 µs) and searches as fast here;
+/// the automaton serves where the packed one cannot (no SIMD, over 128 forms).
+/// Figures: `cargo bench -p aileron-broker --bench redact`.
+enum Searcher {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Searcher {
+    fn build(forms: &[Zeroizing<Vec<u8>>]) -> Option<Searcher> {
+        Searcher::packed(forms).or_else(|| Searcher::automaton(forms))
+    }
+
+    fn packed(forms: &[Zeroizing<Vec<u8>>]) -> Option<Searcher> {
+        packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostLongest)
+            .heuristic_pattern_limits(false)
+            .builder()
+            .extend(forms.iter().map(|f| f.as_slice()))
+            .build()
+            .map(Searcher::Packed)
+    }
+
+    fn automaton(forms: &[Zeroizing<Vec<u8>>]) -> Option<Searcher> {
+        AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+            .build(forms.iter().map(|f| f.as_slice()))
+            .ok()
+            .map(Searcher::Automaton)
+    }
+
+    fn find(&self, haystack: &[u8]) -> Option<Match> {
+        match self {
+            Searcher::Packed(s) => s.find(haystack),
+            Searcher::Automaton(s) => s.find(haystack),
+        }
+    }
+
+    fn find_all(&self, haystack: &[u8]) -> Vec<Match> {
+        match self {
+            Searcher::Packed(s) => s.find_iter(haystack).collect(),
+            Searcher::Automaton(s) => s.find_iter(haystack).collect(),
+        }
+    }
 }
 
 impl Needles {
@@ -49,13 +97,8 @@ impl Needles {
         }
         forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         forms.dedup_by(|a, b| a.as_slice() == b.as_slice());
-        let searcher = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(forms.iter().map(|f| f.as_slice()))
-            .ok();
         Needles {
-            searcher,
+            searcher: Searcher::build(&forms),
             _forms: forms,
         }
     }
@@ -65,10 +108,13 @@ impl Needles {
         let searcher = self.searcher.as_ref()?;
         searcher.find(haystack)?;
         let mut out = Vec::with_capacity(haystack.len());
-        searcher.replace_all_with_bytes(haystack, &mut out, |_, _, dst| {
-            dst.extend_from_slice(REDACTED);
-            true
-        });
+        let mut copied = 0;
+        for found in searcher.find_all(haystack) {
+            out.extend_from_slice(&haystack[copied..found.start()]);
+            out.extend_from_slice(REDACTED);
+            copied = found.end();
+        }
+        out.extend_from_slice(&haystack[copied..]);
         Some(out)
     }
 }
@@ -139,6 +185,44 @@ mod tests {
                 .unwrap_or(text.as_bytes().to_vec()),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_packed_searcher_and_the_automaton_redact_alike() {
+        let secret = b"sk-live-\"quoted\" / 0123456789";
+        let header = [b"Bearer ".as_slice(), secret].concat();
+        let mut needles = Needles::for_values(&[secret, &header]);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("ssse3") {
+            assert!(matches!(needles.searcher, Some(Searcher::Packed(_))));
+        }
+        let text = String::from_utf8_lossy(secret).into_owned();
+        let haystacks = [
+            format!("a {text} b {text}"),
+            format!("{{\"h\":\"Bearer {text}\"}}"),
+            format!("{}..{}", STANDARD.encode(secret), hex::encode(secret)),
+            format!(
+                "x{}y",
+                STANDARD.encode([b"pad-".as_slice(), secret].concat())
+            ),
+            "nothing here".to_owned(),
+        ];
+        let packed: Vec<_> = haystacks
+            .iter()
+            .map(|h| needles.redact(h.as_bytes()))
+            .collect();
+        needles.searcher = Searcher::automaton(&needles._forms);
+        assert!(matches!(needles.searcher, Some(Searcher::Automaton(_))));
+        let automaton: Vec<_> = haystacks
+            .iter()
+            .map(|h| needles.redact(h.as_bytes()))
+            .collect();
+        assert_eq!(packed, automaton);
+        assert_eq!(
+            packed.iter().filter(|r| r.is_some()).count(),
+            4,
+            "{packed:?}"
+        );
     }
 
     #[test]
