@@ -131,38 +131,7 @@ impl ValidScope {
 
     /// Checks `method url` against the rules; returns the normalised URL to call.
     pub fn check(&self, method: &str, url: &str) -> Result<(Method, Url), ScopeError> {
-        let violation = |m: String| Err(ScopeError::Violation(m));
-        let method = Method::from_bytes(method.as_bytes())
-            .map_err(|_| ScopeError::Violation(format!("invalid method {method:?}")))?;
-        let parsed =
-            Url::parse(url).map_err(|e| ScopeError::Violation(format!("invalid URL: {e}")))?;
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return violation("URLs with userinfo are refused".into());
-        }
-        let (Some(host), Some(port)) = (parsed.host(), parsed.port_or_known_default()) else {
-            return violation("the URL has no host".into());
-        };
-        self.destinations
-            .check_host(parsed.scheme(), &host)
-            .map_err(|e| ScopeError::Violation(e.to_string()))?;
-        check_segments(parsed.path()).map_err(ScopeError::Violation)?;
-        let host = host.to_string();
-        let allowed = self.rules.iter().any(|rule| {
-            rule.scheme == parsed.scheme()
-                && rule.host == host
-                && rule.port == port
-                && path_within(parsed.path(), &rule.path)
-                && rule.methods.contains(&method)
-        });
-        if allowed {
-            Ok((method, parsed))
-        } else {
-            violation(format!(
-                "{method} {}://{host}:{port}{} matches no allow rule",
-                parsed.scheme(),
-                parsed.path()
-            ))
-        }
+        check_request(&self.rules, self.destinations, method, url)
     }
 
     /// The destinations this scope was validated for.
@@ -220,6 +189,59 @@ pub fn validate_rules(
     destinations: Destinations,
 ) -> Result<(), ScopeError> {
     parse_rules(allow, destinations).map(|_| ())
+}
+
+/// Checks one request against allow rules alone, with exactly the code an escrow runs for each
+/// brokered request: what a client shows as "inside the scope" is what the enclave allows.
+/// Returns the normalised method and URL. `allow` is validated first (an invalid rule is
+/// `ScopeError::Invalid`).
+pub fn check_rules(
+    allow: &[wire::AllowRule],
+    destinations: Destinations,
+    method: &str,
+    url: &str,
+) -> Result<(Method, Url), ScopeError> {
+    let rules = parse_rules(allow, destinations)?;
+    check_request(&rules, destinations, method, url)
+}
+
+fn check_request(
+    rules: &[Rule],
+    destinations: Destinations,
+    method: &str,
+    url: &str,
+) -> Result<(Method, Url), ScopeError> {
+    let violation = |m: String| Err(ScopeError::Violation(m));
+    let method = Method::from_bytes(method.as_bytes())
+        .map_err(|_| ScopeError::Violation(format!("invalid method {method:?}")))?;
+    let parsed = Url::parse(url).map_err(|e| ScopeError::Violation(format!("invalid URL: {e}")))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return violation("URLs with userinfo are refused".into());
+    }
+    let (Some(host), Some(port)) = (parsed.host(), parsed.port_or_known_default()) else {
+        return violation("the URL has no host".into());
+    };
+    destinations
+        .check_host(parsed.scheme(), &host)
+        .map_err(|e| ScopeError::Violation(e.to_string()))?;
+    check_segments(parsed.path()).map_err(ScopeError::Violation)?;
+    let host = host.to_string();
+    let allowed = rules.iter().any(|rule| {
+        rule.scheme == parsed.scheme()
+            && rule.host == host
+            && rule.port == port
+            && path_within(parsed.path(), &rule.path)
+            && rule.methods.contains(&method)
+    });
+    if allowed {
+        Ok((method, parsed))
+    } else {
+        violation(format!(
+            "{method} {}://{host}:{port}{} matches no allow rule",
+            parsed.scheme(),
+            parsed.path()
+        ))
+    }
 }
 
 /// Validates an injection (header name, format, basic user name) alone.

@@ -82,6 +82,7 @@ pub fn app(state: AppState, limits: &Limits) -> Router {
         .merge(routes::agents::router())
         .merge(routes::escrows::router())
         .merge(routes::audit::router())
+        .merge(routes::scope::router())
         .fallback(|| async { error_fallback() })
         .method_not_allowed_fallback(|| async { crate::error::Error::MethodNotAllowed })
         .with_state(state)

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod escrows;
 pub mod health;
 pub mod oauth;
+pub mod scope;
 pub mod tee;
 pub mod users;
 pub mod vault;
