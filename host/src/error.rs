@@ -38,8 +38,9 @@ pub enum Error {
     Forbidden,
     #[error("this request's Origin is not allowed")]
     OriginNotAllowed,
-    #[error("too many requests; slow down")]
-    RateLimited,
+    /// `retry_after`: seconds until the window that refused this ends (the `Retry-After` header).
+    #[error("too many requests; retry in {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("not found")]
     NotFound,
     #[error("this endpoint does not take this method")]
@@ -111,7 +112,7 @@ impl Error {
             RefreshTokenReused => ErrorCode::RefreshTokenReused,
             Forbidden => ErrorCode::Forbidden,
             OriginNotAllowed => ErrorCode::OriginNotAllowed,
-            RateLimited => ErrorCode::RateLimited,
+            RateLimited { .. } => ErrorCode::RateLimited,
             NotFound => ErrorCode::NotFound,
             MethodNotAllowed => ErrorCode::MethodNotAllowed,
             RequestTimeout => ErrorCode::RequestTimeout,

@@ -93,7 +93,10 @@ impl RateLimiter {
         }
         entry.1 += 1;
         if entry.1 > limit {
-            Err(Error::RateLimited)
+            let retry_after = u64::try_from(window + WINDOW_SECS - now)
+                .unwrap_or(1)
+                .max(1);
+            Err(Error::RateLimited { retry_after })
         } else {
             Ok(())
         }
@@ -103,6 +106,22 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_says_when_the_window_ends() {
+        let limiter = RateLimiter::new(1, 1000);
+        let addr = Some("203.0.113.9".parse().unwrap());
+        limiter.check("resend", addr, None, 125).unwrap();
+        // The window is [120, 180): 55 s are left at 125, 1 s at 179.
+        assert!(matches!(
+            limiter.check("resend", addr, None, 125),
+            Err(Error::RateLimited { retry_after: 55 })
+        ));
+        assert!(matches!(
+            limiter.check("resend", addr, None, 179),
+            Err(Error::RateLimited { retry_after: 1 })
+        ));
+    }
 
     #[test]
     fn a_stranger_exhausting_an_account_from_one_address_does_not_lock_out_another_address() {
@@ -118,7 +137,7 @@ mod tests {
         }
         assert!(matches!(
             limiter.check_sign_in("login", stranger, "a@example.com", 60),
-            Err(Error::RateLimited)
+            Err(Error::RateLimited { .. })
         ));
         limiter
             .check_sign_in("login", owner, "a@example.com", 60)
@@ -137,7 +156,7 @@ mod tests {
         let another = Some("203.0.113.200".parse().unwrap());
         assert!(matches!(
             limiter.check_sign_in("login", another, "a@example.com", 60),
-            Err(Error::RateLimited)
+            Err(Error::RateLimited { .. })
         ));
     }
 }
