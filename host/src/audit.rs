@@ -111,10 +111,10 @@ impl Audit {
     pub async fn page(
         &self,
         user: &UserId,
-        before: Option<i64>,
+        filter: &audit::Filter,
         limit: i64,
     ) -> Result<Vec<AuditEvent>, Error> {
-        let rows = audit::page(&self.db.pool, user, before, limit).await?;
+        let rows = audit::page(&self.db.pool, user, filter, limit).await?;
         Ok(rows
             .into_iter()
             .map(|r| AuditEvent {
