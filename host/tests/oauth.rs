@@ -162,7 +162,16 @@ async fn sign_in(s: &TestServer) -> (u16, String, Value) {
         .unwrap();
     let status = res.status().as_u16();
     let session = cookies(&res);
-    let body = res.json().await.unwrap_or(Value::Null);
+    // A failure redirects to the UI with its code; the test reads it as an error body.
+    let failed = res
+        .headers()
+        .get("location")
+        .is_some_and(|l| l.to_str().unwrap_or_default().contains("oauth_error="));
+    let body = if failed {
+        json!({"error": {"code": common::oauth_error(&res).1}})
+    } else {
+        res.json().await.unwrap_or(Value::Null)
+    };
     (status, session, body)
 }
 
@@ -241,7 +250,7 @@ async fn an_unverified_github_email_is_never_linked(b: Backend) {
         .verified_account("octo@users.test", "correct horse battery")
         .await;
     let (status, _, body) = sign_in(&s).await;
-    assert_eq!((status, code(&body)), (400, "oauth_email_not_verified"));
+    assert_eq!((status, code(&body)), (303, "oauth_email_not_verified"));
     let (_, me) = s
         .get_bearer("/v1/users/me", session["access_token"].as_str().unwrap())
         .await;
@@ -261,13 +270,15 @@ async fn a_state_mismatch_is_refused(b: Backend) {
         .send()
         .await
         .unwrap();
-    let (status, body) = common::json(res).await;
-    assert_eq!((status, code(&body)), (400, "oauth_state_mismatch"));
-    let res = s.http.get(&callback).send().await.unwrap();
-    let (status, body) = common::json(res).await;
     assert_eq!(
-        (status, code(&body)),
-        (400, "oauth_state_mismatch"),
+        common::oauth_error(&res),
+        (303, "oauth_state_mismatch".into())
+    );
+    assert!(cookies(&res).is_empty(), "no session cookie is set");
+    let res = s.http.get(&callback).send().await.unwrap();
+    assert_eq!(
+        common::oauth_error(&res),
+        (303, "oauth_state_mismatch".into()),
         "no flow cookie"
     );
     s.stop().await;
@@ -306,8 +317,7 @@ async fn a_pkce_mismatch_is_refused(b: Backend) {
         .send()
         .await
         .unwrap();
-    let (status, body) = common::json(res).await;
-    assert_eq!((status, code(&body)), (400, "oauth_failed"));
+    assert_eq!(common::oauth_error(&res), (303, "oauth_failed".into()));
     s.stop().await;
 }
 

@@ -417,6 +417,23 @@ pub async fn execute(db_url: &str, statement: String) {
 }
 
 /// The error code of an error body.
+/// A failed OAuth callback's answer: `(303, code)` when it redirected to the UI with
+/// `oauth_error=<code>`; panics on any other redirect target.
+pub fn oauth_error(res: &reqwest::Response) -> (u16, String) {
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        location.starts_with(&format!("{UI_ORIGIN}/welcome?oauth_error=")),
+        "{status} {location}"
+    );
+    let code = location.rsplit('=').next().unwrap_or_default().to_owned();
+    (status, code)
+}
+
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no error code>")
 }

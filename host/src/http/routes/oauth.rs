@@ -70,15 +70,39 @@ pub async fn login(
     Ok((AppendHeaders([set]), Redirect::to(url.as_str())).into_response())
 }
 
-/// Finishes the sign-in and redirects to the UI with session cookies.
+/// Finishes the sign-in and redirects to the UI with session cookies. A failure also redirects
+/// to the UI, with `oauth_error=<code>` added to its URL (docs/errors.md), so that a browser
+/// never lands on a JSON page on the API's origin.
 #[utoipa::path(get, path = "/auth/{provider}/callback", tag = "auth",
     params(("provider" = String, Path, description = "google, github or oidc"), CallbackQuery),
-    responses((status = 303, description = "to AILERON_UI_REDIRECT_URL"), (status = 400, body = crate::http::error::ErrorBody)))]
+    responses((status = 303, description = "to AILERON_UI_REDIRECT_URL; with `oauth_error=<code>` on failure")))]
 pub async fn callback(
     State(state): State<AppState>,
     Path(provider): Path<String>,
     Query(q): Query<CallbackQuery>,
     headers: HeaderMap,
+) -> Response {
+    match finish(&state, &provider, q, &headers).await {
+        Ok(response) => response,
+        Err(e) => {
+            let code = e.code();
+            if let Error::Internal(detail) = &e {
+                tracing::error!(error = %detail, "internal error in an OAuth callback");
+            } else {
+                tracing::info!(provider = %provider, code = code.as_str(), "OAuth sign-in failed");
+            }
+            let target = with_query(&state.ui_redirect_url, "oauth_error", code.as_str());
+            let clear = (header::SET_COOKIE, state.oauth.flow.clear());
+            (AppendHeaders([clear]), Redirect::to(&target)).into_response()
+        }
+    }
+}
+
+async fn finish(
+    state: &AppState,
+    provider: &str,
+    q: CallbackQuery,
+    headers: &HeaderMap,
 ) -> Result<Response, Error> {
     if state.local_user.is_some() {
         return Err(Error::AuthDisabled);
@@ -90,13 +114,13 @@ pub async fn callback(
     let now = state.auth.clock.now();
     let returned_state = q.state.ok_or(Error::OAuthStateMismatch)?;
     let flow = o.flow.check(
-        cookie(&headers, FLOW_COOKIE).as_deref(),
-        &provider,
+        cookie(headers, FLOW_COOKIE).as_deref(),
+        provider,
         &returned_state,
         now,
     )?;
     let code = q.code.ok_or(Error::OAuthFailed)?;
-    let identity = match provider.as_str() {
+    let identity = match provider {
         "google" => {
             o.google
                 .as_ref()
@@ -125,7 +149,7 @@ pub async fn callback(
         return Err(Error::AccountSuspended);
     }
     let session = state.auth.open_session(&user).await?;
-    state.audit.login(&user.id, &provider).await?;
+    state.audit.login(&user.id, provider).await?;
     let cookies = [
         (header::SET_COOKIE, o.flow.clear()),
         (
@@ -143,4 +167,41 @@ pub async fn callback(
         ),
     ];
     Ok((AppendHeaders(cookies), Redirect::to(&state.ui_redirect_url)).into_response())
+}
+
+/// `target` (a path or an absolute URL) with `key=value` added to its query, before any
+/// fragment. `value` is an error code: `[a-z_]`, nothing to escape.
+fn with_query(target: &str, key: &str, value: &str) -> String {
+    let (base, fragment) = match target.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (target, None),
+    };
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let mut out = format!("{base}{sep}{key}={value}");
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_query;
+
+    #[test]
+    fn the_error_code_joins_the_query_before_the_fragment() {
+        assert_eq!(
+            with_query("/", "oauth_error", "oauth_failed"),
+            "/?oauth_error=oauth_failed"
+        );
+        assert_eq!(
+            with_query(
+                "https://app.example.com/in?x=1#top",
+                "oauth_error",
+                "oauth_failed"
+            ),
+            "https://app.example.com/in?x=1&oauth_error=oauth_failed#top"
+        );
+    }
 }
