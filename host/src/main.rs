@@ -1,5 +1,6 @@
 //! `aileron-server`: reads the environment, starts, serves until SIGTERM or Ctrl-C. Two operator
-//! commands share the same environment: `admission-key` and `admin suspend|restore`.
+//! commands share the same environment: `admission-key` and `admin suspend|restore`; `openapi`
+//! prints the API's OpenAPI document.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use std::process::ExitCode;
@@ -24,6 +25,9 @@ enum Command {
     /// Print the public key of the admission tickets this server signs (derived from
     /// AILERON_JWT_SIGNING_KEY): the enclave's AILERON_ENCLAVE_ADMISSION_KEYS.
     AdmissionKey,
+    /// Print the OpenAPI document of the API (the one served at /openapi.json); needs no
+    /// configuration. The UI's API types and the docs site are generated from it.
+    Openapi,
     /// Operator actions on accounts (AILERON_DATABASE_URL).
     #[command(subcommand)]
     Admin(Admin),
@@ -48,6 +52,9 @@ enum Admin {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        return openapi();
+    }
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(
@@ -65,7 +72,21 @@ async fn main() -> ExitCode {
     match cli.command {
         None | Some(Command::Serve) => serve(config).await,
         Some(Command::AdmissionKey) => admission_key(&config),
+        Some(Command::Openapi) => openapi(),
         Some(Command::Admin(admin)) => run_admin(&config, admin).await,
+    }
+}
+
+fn openapi() -> ExitCode {
+    match aileron_host::http::openapi::document() {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("aileron-server: the OpenAPI document does not serialise: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

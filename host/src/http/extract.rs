@@ -74,6 +74,21 @@ pub fn check_origin(state: &AppState, method: &Method, headers: &HeaderMap) -> R
     }
 }
 
+/// With authentication off, no cookie proves anything: any page the browser opens could drive the
+/// local server. A state change that a browser sent (it always sends `Origin` with one) must come
+/// from an allowed Origin; a request without `Origin` (the CLI, curl) is not a browser's.
+pub fn check_browser_origin(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<(), Error> {
+    if headers.contains_key(header::ORIGIN) {
+        check_origin(state, method, headers)
+    } else {
+        Ok(())
+    }
+}
+
 /// Proof that the request carries a valid access token (or that auth is disabled).
 #[derive(Debug, Clone)]
 pub struct AuthUser {
@@ -90,6 +105,7 @@ impl FromRequestParts<AppState> for AuthUser {
             return Err(Error::AgentNotAllowed);
         }
         if let Some(local) = &state.local_user {
+            check_browser_origin(state, &parts.method, &parts.headers)?;
             return Ok(AuthUser {
                 user_id: local.id.clone(),
                 enterprise_id: local.enterprise_id.clone(),

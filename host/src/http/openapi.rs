@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorDetail};
-use super::routes::{agents, audit, auth, escrows, health, oauth, tee, users, vault};
+use super::routes::{agents, audit, auth, escrows, health, oauth, scope, tee, users, vault};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +19,7 @@ use super::routes::{agents, audit, auth, escrows, health, oauth, tee, users, vau
         auth::login,
         auth::refresh,
         auth::logout,
+        auth::methods,
         oauth::login,
         oauth::callback,
         users::get_me,
@@ -51,7 +52,13 @@ use super::routes::{agents, audit, auth, escrows, health, oauth, tee, users, vau
         escrows::remove,
         escrows::request,
         audit::list,
+        scope::check,
     ),
     components(schemas(ErrorBody, ErrorDetail, health::Health))
 )]
 pub struct ApiDoc;
+
+/// The document as pretty JSON, exactly what `/openapi.json` serves.
+pub fn document() -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(&ApiDoc::openapi())
+}

@@ -1,10 +1,10 @@
-//! `/auth/*`: signup, verification, login, refresh, logout.
+//! `/auth/*`: the sign-in methods, signup, verification, login, refresh, logout.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,7 @@ use crate::http::extract::{ClientAddr, JsonBody, REFRESH_COOKIE, check_origin, c
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/auth/methods", get(methods))
         .route("/auth/signup", post(signup))
         .route("/auth/verify-email", post(verify_email))
         .route("/auth/resend-verification", post(resend_verification))
@@ -91,6 +92,50 @@ pub struct SessionResponse {
     pub access_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+}
+
+/// How one can sign in to this server.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SignInMethods {
+    /// False when the server runs without a database (local development): there is no sign-in,
+    /// and every request acts as the one local user.
+    pub auth_enabled: bool,
+    /// Email and password (with a mailed six-digit code at sign-up).
+    pub password: bool,
+    /// The OAuth providers configured here, in the order a sign-in page shows them.
+    pub providers: Vec<Provider>,
+}
+
+/// A configured OAuth provider: start its sign-in at `GET /auth/{id}/login`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Provider {
+    /// `google`, `github` or `oidc`.
+    pub id: &'static str,
+    /// What a button says.
+    pub name: &'static str,
+}
+
+/// The sign-in methods this server offers (public: a sign-in page asks before anyone signs in).
+#[utoipa::path(get, path = "/auth/methods", tag = "auth",
+    responses((status = 200, body = SignInMethods)))]
+pub async fn methods(State(state): State<AppState>) -> Json<SignInMethods> {
+    let auth_enabled = state.local_user.is_none();
+    let o = &state.oauth;
+    let configured = [
+        ("google", "Google", o.google.is_some()),
+        ("github", "GitHub", o.github.is_some()),
+        ("oidc", "Single sign-on", o.oidc.is_some()),
+    ];
+    let providers = configured
+        .into_iter()
+        .filter(|(_, _, on)| auth_enabled && *on)
+        .map(|(id, name, _)| Provider { id, name })
+        .collect();
+    Json(SignInMethods {
+        auth_enabled,
+        password: auth_enabled,
+        providers,
+    })
 }
 
 fn email(raw: &str) -> Result<Email, Error> {
