@@ -1,5 +1,6 @@
 //! What the management UI needs from the server: the public sign-in methods, `Retry-After` on
-//! 429, audit filters, the scope check, and the Origin check when authentication is off.
+//! 429, audit filters, the scope check, the Origin check when authentication is off, and CORS
+//! for the UI's origin.
 
 #[macro_use]
 mod common;
@@ -312,4 +313,51 @@ async fn without_authentication_a_foreign_page_cannot_drive_the_server() {
 
 async fn get(s: &TestServer, path: &str) -> (u16, Value) {
     common::json(s.http.get(format!("{}{path}", s.url)).send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn the_ui_origin_may_call_every_method_and_read_the_request_id_and_retry_after() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+        let res = s
+            .http
+            .request(reqwest::Method::OPTIONS, format!("{}/v1/vault", s.url))
+            .header("origin", UI_ORIGIN)
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await
+            .unwrap();
+        let h = res.headers();
+        assert_eq!(h["access-control-allow-origin"], UI_ORIGIN, "{method}");
+        assert_eq!(h["access-control-allow-credentials"], "true");
+        let allowed = h["access-control-allow-methods"].to_str().unwrap();
+        assert!(allowed.contains(method), "{method}: {allowed}");
+    }
+    let res = s
+        .http
+        .get(format!("{}/v1/health", s.url))
+        .header("origin", UI_ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    let exposed = res.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        exposed.contains("x-request-id") && exposed.contains("retry-after"),
+        "{exposed}"
+    );
+    // Another origin gets no CORS grant.
+    let res = s
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/v1/vault", s.url))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "PUT")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    s.stop().await;
 }
