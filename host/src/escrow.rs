@@ -71,6 +71,29 @@ pub struct EscrowView {
     pub status: &'static str,
 }
 
+/// A credential or escrow a caller may make requests with (`GET /v1/agent/credentials`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Usable {
+    pub name: String,
+    /// `credential` (a vault credential: `POST /v1/credentials/{name}/requests`) or `escrow`
+    /// (sealed without the vault: `POST /v1/escrows/{name}/requests`).
+    pub source: &'static str,
+    /// `bearer`, `header` or `basic`; unknown for a sealed escrow.
+    pub kind: Option<String>,
+    /// The requests it allows. A sealed escrow's scope was sealed by its owner and the server
+    /// keeps no copy: null.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub allow: Option<Vec<wire::AllowRule>>,
+    /// Uses per escrow, when limited.
+    pub max_uses: Option<u64>,
+    /// Unix seconds, when escrowed.
+    pub expires_at: Option<i64>,
+    /// `active`; `not_escrowed` (the owner must unlock the vault), `lost` (the enclave
+    /// restarted: the owner must unlock again), `expired`; or `server` (server-trust mode: usable
+    /// while the owner's vault session is open).
+    pub status: &'static str,
+}
+
 fn escrow_view(row: &EscrowRow, now: i64) -> EscrowView {
     EscrowView {
         name: row.name.clone(),
@@ -325,6 +348,52 @@ impl Escrows {
             .iter()
             .map(|r| escrow_view(r, now))
             .collect())
+    }
+
+    /// What `caller` may make requests with: the user's vault credentials and sealed escrows,
+    /// narrowed to an agent token's names, with each one's rules and whether it works now.
+    pub async fn usable(&self, caller: &Caller) -> Result<Vec<Usable>, Error> {
+        let user = &caller.user_id;
+        let now = self.clock.now();
+        let server_trust = self.vault.trust() == crate::vault::Trust::Server;
+        let escrowed = escrows::list(&self.db.pool, user, Kind::Credential).await?;
+        let mut out = Vec::new();
+        for row in self.vault.credentials(user).await? {
+            // Stored policies were checked when stored; one that no longer parses is shown
+            // without rules rather than hiding the credential.
+            let policy: Option<CredentialPolicy> = serde_json::from_str(&row.policy).ok();
+            let status = match escrowed.iter().find(|e| e.name == row.name) {
+                Some(e) => escrow_view(e, now).status,
+                None if server_trust => "server",
+                None => "not_escrowed",
+            };
+            out.push(Usable {
+                source: "credential",
+                kind: Some(row.kind.clone()),
+                allow: policy.as_ref().map(|p| p.allow.clone()),
+                max_uses: policy.and_then(|p| p.max_uses),
+                expires_at: escrowed
+                    .iter()
+                    .find(|e| e.name == row.name)
+                    .map(|e| e.expires_at),
+                status,
+                name: row.name,
+            });
+        }
+        for row in escrows::list(&self.db.pool, user, Kind::Sealed).await? {
+            let view = escrow_view(&row, now);
+            out.push(Usable {
+                source: "escrow",
+                kind: None,
+                allow: None,
+                max_uses: None,
+                expires_at: Some(row.expires_at),
+                status: view.status,
+                name: row.name,
+            });
+        }
+        out.retain(|u| caller.may_use(&u.name).is_ok());
+        Ok(out)
     }
 
     /// A brokered request with a vault credential.

@@ -627,6 +627,7 @@ async fn openapi_and_docs_are_public() {
         "/v1/audit",
         "/auth/methods",
         "/v1/scope/check",
+        "/v1/agent/credentials",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }

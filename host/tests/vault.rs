@@ -565,6 +565,30 @@ async fn agent_tokens_broker_only_what_they_are_given_until_they_expire_or_are_r
         async move { call(server, "POST", &path, &token, Some(body)).await }
     };
     assert_eq!(request("gh", secret).await.0, 200);
+    // What it may use, with the rules in the clear, and nothing it may not use.
+    let (status, usable) = call(&server, "GET", "/v1/agent/credentials", secret, None).await;
+    assert_eq!(status, 200, "{usable}");
+    assert_eq!(
+        usable,
+        json!([{
+            "name": "gh",
+            "source": "credential",
+            "kind": "bearer",
+            "allow": [{"methods": ["GET", "POST"], "url_prefix": upstream.url("/api/")}],
+            "max_uses": null,
+            "expires_at": null,
+            "status": "server",
+        }])
+    );
+    assert!(!usable.to_string().contains(SECRET));
+    let (_, everything) = call(&server, "GET", "/v1/agent/credentials", &me.token, None).await;
+    let names: Vec<&str> = everything
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["gh", "other"], "the user sees all of theirs");
     let (status, body) = request("other", secret).await;
     assert_eq!(
         (status, code(&body)),

@@ -80,6 +80,7 @@ pub fn app(state: AppState, limits: &Limits) -> Router {
         .merge(routes::tee::router())
         .merge(routes::vault::router())
         .merge(routes::agents::router())
+        .merge(routes::agent::router())
         .merge(routes::escrows::router())
         .merge(routes::audit::router())
         .merge(routes::scope::router())

@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorDetail};
-use super::routes::{agents, audit, auth, escrows, health, oauth, scope, tee, users, vault};
+use super::routes::{agent, agents, audit, auth, escrows, health, oauth, scope, tee, users, vault};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -44,6 +44,7 @@ use super::routes::{agents, audit, auth, escrows, health, oauth, scope, tee, use
         agents::create,
         agents::list,
         agents::revoke,
+        agent::usable,
         escrows::attestation,
         escrows::register,
         escrows::admission,

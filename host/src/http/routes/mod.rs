@@ -1,5 +1,6 @@
 //! One module per resource, each with its own `router()`.
 
+pub mod agent;
 pub mod agents;
 pub mod audit;
 pub mod auth;
