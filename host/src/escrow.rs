@@ -51,7 +51,7 @@ impl Caller {
     }
 
     /// An agent restricted to other names does not see this one (404, like another user's).
-    fn may_use(&self, name: &str) -> Result<(), Error> {
+    pub(crate) fn may_use(&self, name: &str) -> Result<(), Error> {
         match self.agent.as_ref().and_then(|a| a.credentials.as_ref()) {
             Some(names) if !names.iter().any(|n| n == name) => Err(Error::NotFound),
             _ => Ok(()),

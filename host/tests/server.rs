@@ -640,6 +640,18 @@ async fn openapi_and_docs_are_public() {
         }
     }
     assert!(doc["components"]["schemas"]["NewCredential"]["properties"]["ciphertext"].is_object());
+    // Operation ids are unique (generated clients name their functions after them).
+    let mut ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "duplicate operationId");
     // Every operation but the public ones documents its errors.
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {

@@ -589,6 +589,30 @@ async fn agent_tokens_broker_only_what_they_are_given_until_they_expire_or_are_r
         .map(|u| u["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["gh", "other"], "the user sees all of theirs");
+    // It may check a request against its credential's stored scope, by name, without making it.
+    let check = |name: &str, url: String| {
+        let body = json!({"credential": name, "method": "GET", "url": url});
+        let server = &server;
+        async move { call(server, "POST", "/v1/scope/check", secret, Some(body)).await }
+    };
+    let (status, verdict) = check("gh", upstream.url("/api/x")).await;
+    assert_eq!(
+        (status, verdict["allowed"].clone()),
+        (200, json!(true)),
+        "{verdict}"
+    );
+    let (_, verdict) = check("gh", upstream.url("/admin")).await;
+    assert_eq!(verdict["allowed"], false, "{verdict}");
+    let (status, body) = check("other", upstream.url("/api/x")).await;
+    assert_eq!(
+        (status, code(&body)),
+        (404, "not_found"),
+        "not its credential"
+    );
+    let both =
+        json!({"credential": "gh", "policy": "{}", "method": "GET", "url": "https://x.test/"});
+    let (status, body) = call(&server, "POST", "/v1/scope/check", secret, Some(both)).await;
+    assert_eq!((status, code(&body)), (400, "invalid_request"));
     let (status, body) = request("other", secret).await;
     assert_eq!(
         (status, code(&body)),

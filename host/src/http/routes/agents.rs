@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Creates an agent token. The token is in this answer only; it is stored hashed.
-#[utoipa::path(post, path = "/v1/agent-tokens", tag = "agents", request_body = NewAgentToken,
+#[utoipa::path(post, path = "/v1/agent-tokens", operation_id = "create_agent_token", tag = "agents", request_body = NewAgentToken,
     responses((status = 201, body = CreatedAgentToken), (status = 400, body = crate::http::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -40,7 +40,7 @@ pub async fn create(
 }
 
 /// The caller's agent tokens (never the tokens themselves).
-#[utoipa::path(get, path = "/v1/agent-tokens", tag = "agents",
+#[utoipa::path(get, path = "/v1/agent-tokens", operation_id = "list_agent_tokens", tag = "agents",
     responses((status = 200, body = Vec<AgentTokenView>)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -50,7 +50,7 @@ pub async fn list(
 }
 
 /// Revokes an agent token at once.
-#[utoipa::path(delete, path = "/v1/agent-tokens/{id}", tag = "agents",
+#[utoipa::path(delete, path = "/v1/agent-tokens/{id}", operation_id = "revoke_agent_token", tag = "agents",
     params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = crate::http::error::ErrorBody)))]
 pub async fn revoke(

@@ -53,7 +53,7 @@ pub struct AuditPage {
 
 /// The caller's audit events, newest first, paginated, optionally narrowed by action, actor
 /// and time (the cursor keeps the filter's meaning: pass the same filter with `before`).
-#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(Page),
+#[utoipa::path(get, path = "/v1/audit", operation_id = "list_audit_events", tag = "audit", params(Page),
     responses((status = 200, body = AuditPage), (status = 400, body = crate::http::error::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,

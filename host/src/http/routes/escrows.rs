@@ -158,7 +158,7 @@ pub async fn register(
 }
 
 /// The caller's escrows: active, expired, or lost (the enclave restarted).
-#[utoipa::path(get, path = "/v1/escrows", tag = "escrows",
+#[utoipa::path(get, path = "/v1/escrows", operation_id = "list_escrows", tag = "escrows",
     responses((status = 200, body = Vec<EscrowView>)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -168,7 +168,7 @@ pub async fn list(
 }
 
 /// One escrow.
-#[utoipa::path(get, path = "/v1/escrows/{name}/status", tag = "escrows",
+#[utoipa::path(get, path = "/v1/escrows/{name}/status", operation_id = "escrow_status", tag = "escrows",
     params(("name" = String, Path)),
     responses((status = 200, body = EscrowView), (status = 404, body = crate::http::error::ErrorBody)))]
 pub async fn status(

@@ -28,7 +28,7 @@ pub struct CallbackQuery {
 }
 
 /// Redirects to the provider with state, PKCE S256 and (OpenID) a nonce.
-#[utoipa::path(get, path = "/auth/{provider}/login", tag = "auth",
+#[utoipa::path(get, path = "/auth/{provider}/login", operation_id = "oauth_login", tag = "auth",
     params(("provider" = String, Path, description = "google, github or oidc")),
     responses((status = 303, description = "to the provider"), (status = 404, body = crate::http::error::ErrorBody)))]
 pub async fn login(
@@ -73,7 +73,7 @@ pub async fn login(
 /// Finishes the sign-in and redirects to the UI with session cookies. A failure also redirects
 /// to the UI, with `oauth_error=<code>` added to its URL (docs/errors.md), so that a browser
 /// never lands on a JSON page on the API's origin.
-#[utoipa::path(get, path = "/auth/{provider}/callback", tag = "auth",
+#[utoipa::path(get, path = "/auth/{provider}/callback", operation_id = "oauth_callback", tag = "auth",
     params(("provider" = String, Path, description = "google, github or oidc"), CallbackQuery),
     responses((status = 303, description = "to AILERON_UI_REDIRECT_URL; with `oauth_error=<code>` on failure")))]
 pub async fn callback(

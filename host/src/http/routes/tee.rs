@@ -36,7 +36,7 @@ pub struct StatusView {
 
 /// The enclave behind the host: provider, attested or not and why, the verified claims, boot,
 /// and the caller's escrows (lost ones say to verify the passphrase again).
-#[utoipa::path(get, path = "/v1/tee/status", tag = "tee",
+#[utoipa::path(get, path = "/v1/tee/status", operation_id = "tee_status", tag = "tee",
     responses((status = 200, body = StatusView), (status = 401, body = crate::http::error::ErrorBody)))]
 pub async fn status(
     State(state): State<AppState>,
