@@ -221,6 +221,9 @@ impl Broker {
         let headers = response
             .headers()
             .iter()
+            // Framing and hop-by-hop headers describe the upstream's connection, not the answer
+            // passed on: redaction changes the body's length, so its Content-Length would lie.
+            .filter(|(name, _)| !FRAMING_HEADERS.contains(&name.as_str()))
             .map(|(name, value)| {
                 let value = needles
                     .redact(value.as_bytes())
@@ -252,6 +255,19 @@ impl Broker {
         })
     }
 }
+
+/// Upstream answer headers that are not passed on (lower case).
+const FRAMING_HEADERS: [&str; 9] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+    "proxy-authenticate",
+];
 
 /// reqwest's messages include the URL, which may carry query parameters: keep only the kind.
 /// A refusal of the resolved address is found in the error's sources.

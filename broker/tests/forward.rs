@@ -132,6 +132,29 @@ async fn the_broker_asks_for_identity_so_an_echo_comes_back_readable_and_redacte
 }
 
 #[tokio::test]
+async fn the_answer_carries_no_framing_header_that_redaction_made_false() {
+    let upstream = Upstream::start().await;
+    let (broker, planted) = dev(&upstream, None);
+    let request = get(format!("{}/echo", upstream.url()), &[]);
+    let response = forward(&broker, &planted, &request).await.unwrap();
+    let body = wire::from_b64u(&response.body).unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("[REDACTED]"));
+    let names: Vec<&str> = response.headers.iter().map(|(n, _)| n.as_str()).collect();
+    for framing in [
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+    ] {
+        assert!(!names.contains(&framing), "{framing} in {names:?}");
+    }
+    assert!(
+        names.contains(&"content-type"),
+        "other headers pass: {names:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_compressed_answer_is_refused_not_passed_on() {
     let upstream = Upstream::start().await;
     let (broker, planted) = dev(&upstream, None);
