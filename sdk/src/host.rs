@@ -85,6 +85,36 @@ struct Login<'a> {
     delivery: &'a str,
 }
 
+/// A credential or sealed escrow a token may use (`GET /v1/agent/credentials`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Usable {
+    /// Its name.
+    pub name: String,
+    /// `credential` (a vault credential) or `escrow` (sealed without the vault).
+    pub source: String,
+    /// `bearer`, `header` or `basic`; unknown for a sealed escrow.
+    pub kind: Option<String>,
+    /// The requests it allows; unknown (the server keeps no copy) for a sealed escrow.
+    pub allow: Option<Vec<crate::wire::AllowRule>>,
+    /// Uses per escrow, when limited.
+    pub max_uses: Option<u64>,
+    /// Unix seconds, when escrowed.
+    pub expires_at: Option<i64>,
+    /// `active`, `not_escrowed`, `lost`, `expired` or `server`.
+    pub status: String,
+}
+
+/// The answer of a scope check.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScopeVerdict {
+    /// Whether the request is inside the scope.
+    pub allowed: bool,
+    /// When allowed: the URL as it would be called.
+    pub url: Option<String>,
+    /// When not allowed: why.
+    pub reason: Option<String>,
+}
+
 /// A client of an Aileron host, authenticated by an access token or an agent token.
 pub struct HostClient {
     base: String,
@@ -257,6 +287,26 @@ impl HostClient {
     ) -> Result<BrokeredResponse, Error> {
         let path = format!("/v1/credentials/{}/requests", segment(name));
         self.call(reqwest::Method::POST, &path, Some(request)).await
+    }
+
+    /// What this token may make requests with (`GET /v1/agent/credentials`): names, sources,
+    /// rules and state. Agent tokens and users.
+    pub async fn usable(&self) -> Result<Vec<Usable>, Error> {
+        self.call::<(), _>(reqwest::Method::GET, "/v1/agent/credentials", None)
+            .await
+    }
+
+    /// Whether the vault credential `name` allows `method url`, answered by the broker's own
+    /// scope code without making the request (`POST /v1/scope/check`).
+    pub async fn check_scope(
+        &self,
+        name: &str,
+        method: &str,
+        url: &str,
+    ) -> Result<ScopeVerdict, Error> {
+        let body = serde_json::json!({"credential": name, "method": method, "url": url});
+        self.call(reqwest::Method::POST, "/v1/scope/check", Some(&body))
+            .await
     }
 
     /// Creates an agent token; the answer holds the token, shown this once.

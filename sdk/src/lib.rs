@@ -23,4 +23,4 @@ pub mod wire;
 
 pub use client::{Attested, Client, Escrow, TicketSource};
 pub use error::Error;
-pub use host::{HostClient, HostEscrow, RelayedAttestation, Session};
+pub use host::{HostClient, HostEscrow, RelayedAttestation, ScopeVerdict, Session, Usable};

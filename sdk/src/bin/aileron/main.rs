@@ -24,6 +24,7 @@ mod escrow_cmd;
 mod host_cmd;
 mod input;
 mod login_cmd;
+mod mcp_cmd;
 mod out;
 mod session;
 
@@ -59,6 +60,9 @@ enum Command {
     /// Agent tokens: create, ls, rm.
     #[command(subcommand, name = "agent-token")]
     AgentToken(host_cmd::AgentTokenCommand),
+    /// Serve the Model Context Protocol on stdio for an agent (AILERON_SERVER, AILERON_TOKEN):
+    /// tools to list its credentials, make requests with them and check a scope.
+    Mcp(mcp_cmd::McpArgs),
 }
 
 /// How a command ended; mapped to the exit code once, here.
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::AgentToken(cmd) => {
             runtime().and_then(|rt| rt.block_on(host_cmd::run_agent_token(cmd)))
         }
+        Command::Mcp(args) => runtime().and_then(|rt| rt.block_on(mcp_cmd::run(args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
