@@ -27,6 +27,9 @@ PASSWORD = "sdk-python-password-123"
 PASSPHRASE = "planted vault passphrase: lantern walrus 5093"
 SECRET = "ghp_plantedSecret_quietOtter_4071_umbrella"
 CREDENTIAL = "github"
+# A second credential of the same owner that the agent token is NOT given.
+OTHER = "billing"
+OTHER_SECRET = "sk_live_plantedOther_copperHeron_8826"
 SIGNING_KEY = "sdk-python-signing-key-0123456789abcdef0123456789"
 
 
@@ -148,6 +151,9 @@ class Stack:
         allow = f"GET,POST {self.upstream.url('/api/')}"
         self.cli(
             "credential", "add", "--name", CREDENTIAL, "--allow", allow, stdin=f"{PASSPHRASE}\n{SECRET}\n"
+        )
+        self.cli(
+            "credential", "add", "--name", OTHER, "--allow", allow, stdin=f"{PASSPHRASE}\n{OTHER_SECRET}\n"
         )
         out = self.cli("agent-token", "create", "--name", "bot", "--credential", CREDENTIAL)
         self.token = json.loads(out)["token"]
