@@ -71,3 +71,29 @@ ensure_postgres() {
   psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 \
     || psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE test' >/dev/null
 }
+
+# Node.js 20+ and npm (the UI, the test OpenID provider). Debian's packages when missing.
+ensure_node() {
+  if command -v node >/dev/null 2>&1 && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ]; then
+    command -v npm >/dev/null 2>&1 && return 0
+  fi
+  apt_install nodejs npm
+}
+
+# The UI's packages (`npm ci`, only when package-lock.json changed since the last install) and its
+# production build in ui/build (only when a source file is newer than the last build).
+ensure_ui() {
+  ensure_node
+  local ui="$ROOT/ui" stamp="$ROOT/ui/node_modules/.aileron-lock-sha256" sum
+  sum="$(sha256sum "$ui/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+    log "installing the UI's npm packages (npm ci)"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$ui" --prefer-offline --no-audit --no-fund --loglevel=error
+    echo "$sum" > "$stamp"
+  fi
+  if [ ! -f "$ui/build/index.js" ] || [ -n "$(find "$ui/src" "$ui/static" "$ui/package-lock.json" \
+      "$ui/svelte.config.js" "$ui/vite.config.ts" -newer "$ui/build/index.js" 2>/dev/null | head -1)" ]; then
+    log "building the UI (npm run build)"
+    npm run --prefix "$ui" --silent build >/dev/null
+  fi
+}
