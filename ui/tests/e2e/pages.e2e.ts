@@ -50,11 +50,20 @@ async function seriousViolations(page: Page, name: string): Promise<string[]> {
 		.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
-test('no page has a serious or critical accessibility violation', async ({ browser }) => {
+/** Collects what the browser reports the page's Content-Security-Policy blocked. */
+function cspViolations(page: Page, into: string[]): void {
+	page.on('console', (m) => {
+		if (m.type() === 'error' && m.text().includes('Content Security Policy')) into.push(`${page.url()}: ${m.text()}`);
+	});
+}
+
+test('no page has a serious or critical accessibility violation, nor a CSP violation', async ({ browser }) => {
 	const found: string[] = [];
+	const blocked: string[] = [];
 	const signedIn = await browser.newContext();
 	await signInContext(signedIn, seed.email);
 	const page = await signedIn.newPage();
+	cspViolations(page, blocked);
 	for (const p of PAGES) {
 		await visit(page, p);
 		found.push(...(await seriousViolations(page, p.name)));
@@ -68,6 +77,7 @@ test('no page has a serious or critical accessibility violation', async ({ brows
 
 	const signedOut = await browser.newContext();
 	const out = await signedOut.newPage();
+	cspViolations(out, blocked);
 	for (const p of PUBLIC_PAGES) {
 		await visit(out, p);
 		found.push(...(await seriousViolations(out, p.name)));
@@ -80,6 +90,8 @@ test('no page has a serious or critical accessibility violation', async ({ brows
 	found.push(...(await seriousViolations(out, 'sign-up (code step)')));
 	await signedOut.close();
 	expect(found, found.join('\n')).toEqual([]);
+	// The policy allows what the pages need and nothing they do is blocked.
+	expect(blocked, blocked.join('\n')).toEqual([]);
 });
 
 async function screenshot(page: Page, name: string, width: number): Promise<void> {
