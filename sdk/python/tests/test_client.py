@@ -176,3 +176,18 @@ def test_an_unreachable_server_raises_connection_failed(stack: Stack) -> None:
 
     assert raised.value.__context__ is None and raised.value.__cause__ is None
     assert stack.token not in str(raised.value)
+
+
+def test_check_scope_answers_with_the_enclaves_rules_without_sending(
+    stack: Stack, client: aileron.Client
+) -> None:
+    before = len(stack.upstream.seen)
+    inside = client.check_scope(CREDENTIAL, "get", stack.upstream.url("/api/a/../b"))
+    outside = client.check_scope(CREDENTIAL, "DELETE", stack.upstream.url("/api/b"))
+
+    assert (inside.allowed, inside.url, inside.reason) == (True, stack.upstream.url("/api/b"), None)
+    assert (outside.allowed, outside.url) == (False, None)
+    assert outside.reason is not None and "matches no allow rule" in outside.reason
+    assert len(stack.upstream.seen) == before
+    with pytest.raises(aileron.NotFound):
+        client.check_scope("absent", "GET", stack.upstream.url("/api/b"))

@@ -152,3 +152,20 @@ def test_a_malformed_server_or_token_is_a_configuration_error(server: str, token
         aileron.Client(server, token)
 
     assert token not in str(raised.value) or token == "ail_agent_x"
+
+
+def test_a_sealed_escrow_is_listed_without_rules_and_a_server_trust_credential_is_usable() -> None:
+    body = (
+        b'[{"name": "gh", "source": "credential", "kind": "bearer", "status": "server",'
+        b' "allow": [{"methods": ["GET"], "url_prefix": "https://api.github.com/"}],'
+        b' "expires_at": null, "max_uses": null},'
+        b' {"name": "demo", "source": "escrow", "kind": null, "status": "active",'
+        b' "allow": null, "expires_at": 1900000000, "max_uses": null}]'
+    )
+
+    gh, demo = _wire.read_credentials(200, None, body)
+
+    assert (gh.allow, gh.usable) == ((aileron.AllowRule(("GET",), "https://api.github.com/"),), True)
+    assert (demo.allow, demo.usable, demo.source) == (None, True, "escrow")
+    with pytest.raises(aileron.UnexpectedResponse):
+        _wire.read_credentials(200, None, body.replace(b'"allow": null', b'"allow": "all"'))

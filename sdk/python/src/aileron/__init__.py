@@ -41,7 +41,7 @@ from .errors import (
     UpstreamError,
     VaultLocked,
 )
-from .models import AllowRule, Credential, Response, Source
+from .models import AllowRule, Credential, Response, ScopeVerdict, Source
 from .transport import AsyncTransport, Transport
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "PayloadTooLarge",
     "RateLimited",
     "Response",
+    "ScopeVerdict",
     "ScopeViolation",
     "Source",
     "Transport",

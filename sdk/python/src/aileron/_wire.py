@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import AileronError, PayloadTooLarge, UnexpectedResponse, error_for
-from .models import AllowRule, Credential, Headers, Response, Source
+from .models import AllowRule, Credential, Headers, Response, ScopeVerdict, Source
 
 MAX_REQUEST_BYTES = 64 * 1024
 """The server refuses request bodies (the whole JSON document) larger than this (413)."""
@@ -174,11 +174,27 @@ def _credential(item: Any) -> Credential:
         name=name,
         source="credential" if source == "credential" else "escrow",
         kind=kind,
-        allow=tuple(_rule(rule) for rule in _list(item.get("allow"))),
+        allow=None if item.get("allow") is None else tuple(_rule(rule) for rule in _list(item.get("allow"))),
         status=status,
         expires_at=None if expires_at is None else datetime.fromtimestamp(expires_at, UTC),
         max_uses=max_uses,
     )
+
+
+def read_verdict(status: int, retry_after: str | None, data: bytes) -> ScopeVerdict:
+    """The answer of `POST /v1/scope/check`."""
+    if status != 200:
+        raise read_error(status, retry_after, data)
+    document = _json(data)
+    allowed, url, reason = document.get("allowed"), document.get("url"), document.get("reason")
+    if not isinstance(allowed, bool) or not all(v is None or isinstance(v, str) for v in (url, reason)):
+        raise _unexpected("a scope verdict without allowed, url and reason")
+    return ScopeVerdict(allowed=allowed, url=url, reason=reason)
+
+
+def encode_check(name: str, method: str, url: str) -> bytes:
+    """The body of `POST /v1/scope/check` for a stored credential."""
+    return json.dumps({"credential": name, "method": method.upper(), "url": url}).encode()
 
 
 def _rule(rule: Any) -> AllowRule:

@@ -13,7 +13,7 @@ import httpx
 from . import _wire
 from ._config import resolve
 from .errors import AileronError, ConnectionFailed, ScopeViolation, UnexpectedResponse
-from .models import Credential, Headers, Response, Source
+from .models import Credential, Headers, Response, ScopeVerdict, Source
 
 __version__ = "0.1.0"
 
@@ -62,7 +62,7 @@ class _Base:
     def _with_rules(
         error: ScopeViolation, name: str, source: Source, listed: list[Credential]
     ) -> ScopeViolation:
-        rules = next((c.allow for c in listed if c.name == name and c.source == source), ())
+        rules = next((c.allow or () for c in listed if c.name == name and c.source == source), ())
         return ScopeViolation(error.code, error.message, error.request_id, error.status, rules)
 
 
@@ -88,6 +88,12 @@ class Client(_Base):
     def credentials(self) -> list[Credential]:
         """The credentials and escrows this token may use, with their allow rules and status."""
         return _wire.read_credentials(*self._call("GET", "/v1/agent/credentials", None, None))
+
+    def check_scope(self, name: str, method: str, url: str) -> ScopeVerdict:
+        """Whether the vault credential `name` allows `method url`, without making the request
+        (the server answers with the enclave's own scope code)."""
+        payload = _wire.encode_check(name, method, url)
+        return _wire.read_verdict(*self._call("POST", "/v1/scope/check", payload, None))
 
     def request(
         self,
@@ -181,6 +187,11 @@ class AsyncClient(_Base):
     async def credentials(self) -> list[Credential]:
         """The credentials and escrows this token may use, with their allow rules and status."""
         return _wire.read_credentials(*await self._call("GET", "/v1/agent/credentials", None, None))
+
+    async def check_scope(self, name: str, method: str, url: str) -> ScopeVerdict:
+        """Whether the vault credential `name` allows `method url`, without making the request."""
+        payload = _wire.encode_check(name, method, url)
+        return _wire.read_verdict(*await self._call("POST", "/v1/scope/check", payload, None))
 
     async def request(
         self,

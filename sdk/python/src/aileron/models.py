@@ -75,19 +75,32 @@ class AllowRule:
 class Credential:
     """A credential or escrow this token may use, as `GET /v1/agent/credentials` lists it.
 
-    `status` is `active`, `lost` (the enclave restarted), `expired` or `not_escrowed` (the vault
-    is locked); only `active` can make requests. Unknown future values are passed through.
+    `status` is `active`, `lost` (the enclave restarted), `expired`, `not_escrowed` (the vault
+    is locked) or `server` (server-trust mode: usable while the owner's vault session is open).
+    Unknown future values are passed through. `allow` is None for a sealed escrow: its owner
+    sealed its rules and the server keeps no copy.
     """
 
     name: str
     source: Source
     kind: str | None
-    allow: tuple[AllowRule, ...]
+    allow: tuple[AllowRule, ...] | None
     status: str
     expires_at: datetime | None
     max_uses: int | None
 
     @property
     def usable(self) -> bool:
-        """Whether requests with it can succeed now (its status is `active`)."""
-        return self.status == "active"
+        """Whether requests with it can succeed now (`active`, or `server` in server-trust mode)."""
+        return self.status in ("active", "server")
+
+
+@dataclass(frozen=True)
+class ScopeVerdict:
+    """Whether a request is inside a credential's rules (`Client.check_scope`), answered by the
+    server with the enclave's own scope code: `url` is the URL as it would be called when
+    `allowed`, `reason` says why not otherwise."""
+
+    allowed: bool
+    url: str | None
+    reason: str | None
