@@ -174,6 +174,12 @@ pub struct Config {
     pub destinations: aileron_broker::destination::Destinations,
     /// Per-user quotas (`AILERON_MAX_CREDENTIALS_PER_USER`, `AILERON_MAX_ESCROWS_PER_USER`).
     pub quotas: Quotas,
+    /// Largest number of database connections (`AILERON_DATABASE_POOL_SIZE`); by backend when
+    /// unset.
+    pub database_pool_size: Option<u32>,
+    /// Proxies in front of the server that append the client's address to `X-Forwarded-For`
+    /// (`AILERON_TRUSTED_PROXY_HOPS`, 0 to 10): 0 uses the TCP peer.
+    pub trusted_proxy_hops: usize,
 }
 
 /// How much one user may hold.
@@ -276,6 +282,23 @@ impl TryFrom<RawConfig> for Config {
             quotas: Quotas {
                 credentials: count(&raw, "AILERON_MAX_CREDENTIALS_PER_USER", 200)?,
                 escrows: count(&raw, "AILERON_MAX_ESCROWS_PER_USER", 200)?,
+            },
+            database_pool_size: match raw.get("AILERON_DATABASE_POOL_SIZE") {
+                None => None,
+                Some(v) => Some(
+                    v.parse()
+                        .ok()
+                        .filter(|n| (1..=1000).contains(n))
+                        .ok_or_else(|| {
+                            invalid("AILERON_DATABASE_POOL_SIZE", v, "a whole number, 1 to 1000")
+                        })?,
+                ),
+            },
+            trusted_proxy_hops: match raw.get("AILERON_TRUSTED_PROXY_HOPS") {
+                None => 0,
+                Some(v) => v.parse().ok().filter(|n| *n <= 10).ok_or_else(|| {
+                    invalid("AILERON_TRUSTED_PROXY_HOPS", v, "a whole number, 0 to 10")
+                })?,
             },
             database,
             limits: limits(&raw)?,

@@ -65,7 +65,7 @@ pub enum StartError {
 
 /// Connects, migrates and builds the shared state.
 pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, StartError> {
-    let db = Db::connect(&config.database).await?;
+    let db = Db::connect(&config.database, config.database_pool_size).await?;
     db.migrate().await?;
     let key = match &config.jwt_signing_key {
         Some(key) => SigningKey::new(key.expose().to_vec()),
@@ -147,6 +147,7 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
             secure: config.public_url.scheme() == "https",
         },
         allowed_origins: config.cors_origins.clone(),
+        trusted_proxy_hops: config.trusted_proxy_hops,
         ui_redirect_url: config.ui_redirect_url.clone(),
         oauth,
         auth,

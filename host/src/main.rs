@@ -127,7 +127,7 @@ async fn run_admin(config: &Config, admin: Admin) -> ExitCode {
         return ExitCode::from(2);
     };
     let result = async {
-        let db = aileron_host::db::Db::connect(&config.database).await?;
+        let db = aileron_host::db::Db::connect(&config.database, config.database_pool_size).await?;
         db.migrate().await?;
         aileron_host::db::users::set_suspended(&db.pool, email.as_str(), suspend).await
     }

@@ -21,7 +21,7 @@ fn database(b: Backend, url: &str) -> Database {
 
 async fn migrations_run_twice_without_change(b: Backend) {
     let tdb = TestDb::new(b).await;
-    let db = Db::connect(&database(b, &tdb.url)).await.unwrap();
+    let db = Db::connect(&database(b, &tdb.url), None).await.unwrap();
     db.migrate().await.unwrap();
     let count = || async {
         let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations")
@@ -54,7 +54,7 @@ async fn sqlite_migrations_run_twice_without_change() {
 async fn postgres_migrations_run_concurrently_from_two_replicas() {
     let tdb = TestDb::new(Backend::Postgres).await;
     let cfg = database(Backend::Postgres, &tdb.url);
-    let (a, b) = tokio::join!(Db::connect(&cfg), Db::connect(&cfg));
+    let (a, b) = tokio::join!(Db::connect(&cfg, None), Db::connect(&cfg, None));
     let (a, b) = (a.unwrap(), b.unwrap());
     let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
     ra.unwrap();

@@ -361,3 +361,49 @@ async fn the_ui_origin_may_call_every_method_and_read_the_request_id_and_retry_a
     assert!(res.headers().get("access-control-allow-origin").is_none());
     s.stop().await;
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_has_its_own_budget() {
+    let s = TestServer::start_with(
+        Backend::Sqlite,
+        Options {
+            per_addr: 2,
+            extra_env: vec![("AILERON_TRUSTED_PROXY_HOPS".into(), "1".into())],
+            ..Options::default()
+        },
+    )
+    .await;
+    let resend = |forwarded: &'static str| {
+        s.http
+            .post(format!("{}/auth/resend-verification", s.url))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"email": format!("{}@acme.test", uuid_like(forwarded))}))
+            .send()
+    };
+    // Two clients behind the same proxy (one TCP peer): each gets the per-address budget.
+    for client in ["203.0.113.1", "203.0.113.2"] {
+        for _ in 0..2 {
+            assert_eq!(
+                resend(client).await.unwrap().status().as_u16(),
+                202,
+                "{client}"
+            );
+        }
+    }
+    assert_eq!(resend("203.0.113.1").await.unwrap().status().as_u16(), 429);
+    // A client cannot buy a new budget by writing its own entries left of the proxy's.
+    assert_eq!(
+        resend("198.51.100.9, 203.0.113.1")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        429
+    );
+    s.stop().await;
+}
+
+/// A distinct mailbox per forwarded value (the per-account budget must not be what refuses).
+fn uuid_like(text: &str) -> String {
+    text.chars().filter(char::is_ascii_alphanumeric).collect()
+}

@@ -26,6 +26,18 @@ fn defaults_match_the_seed() {
 }
 
 #[test]
+fn pool_size_and_proxy_hops_default_to_the_backend_and_the_peer() {
+    let c = with(&[]).unwrap();
+    assert_eq!((c.database_pool_size, c.trusted_proxy_hops), (None, 0));
+    let c = with(&[
+        ("AILERON_DATABASE_POOL_SIZE", "40"),
+        ("AILERON_TRUSTED_PROXY_HOPS", "1"),
+    ])
+    .unwrap();
+    assert_eq!((c.database_pool_size, c.trusted_proxy_hops), (Some(40), 1));
+}
+
+#[test]
 fn a_database_url_selects_the_backend() {
     let pg = with(&[
         ("AILERON_DATABASE_URL", "postgres://u@h/db"),
@@ -69,6 +81,26 @@ fn every_bad_value_is_named_with_its_accepted_form() {
             "escrow ttl",
             &[("AILERON_ESCROW_TTL", "-1h")],
             "AILERON_ESCROW_TTL: invalid value \"-1h\"; expected a positive duration such as 30s, 15m, 24h or 7d",
+        ),
+        (
+            "pool size zero",
+            &[("AILERON_DATABASE_POOL_SIZE", "0")],
+            "AILERON_DATABASE_POOL_SIZE: invalid value \"0\"; expected a whole number, 1 to 1000",
+        ),
+        (
+            "pool size huge",
+            &[("AILERON_DATABASE_POOL_SIZE", "5000")],
+            "AILERON_DATABASE_POOL_SIZE: invalid value \"5000\"; expected a whole number, 1 to 1000",
+        ),
+        (
+            "proxy hops",
+            &[("AILERON_TRUSTED_PROXY_HOPS", "11")],
+            "AILERON_TRUSTED_PROXY_HOPS: invalid value \"11\"; expected a whole number, 0 to 10",
+        ),
+        (
+            "proxy hops negative",
+            &[("AILERON_TRUSTED_PROXY_HOPS", "-1")],
+            "AILERON_TRUSTED_PROXY_HOPS: invalid value \"-1\"; expected a whole number, 0 to 10",
         ),
         (
             "bool",

@@ -69,14 +69,23 @@ struct Probe {
 }
 
 impl Db {
-    /// Connects; the pool reconnects by itself after the database comes back.
-    pub async fn connect(database: &Database) -> Result<Self, DbError> {
+    /// Connects with at most `pool_size` connections (by backend when `None`: 16 for
+    /// PostgreSQL, 4 for SQLite); the pool reconnects by itself after the database comes back.
+    pub async fn connect(database: &Database, pool_size: Option<u32>) -> Result<Self, DbError> {
         install_default_drivers();
         let (url, backend, max) = match database {
             // One connection that never expires: an in-memory database lives as long as it.
             Database::InMemory => ("sqlite::memory:".to_owned(), Backend::Sqlite, 1),
-            Database::Sqlite(url) => (sqlite_url(url.expose_secret()), Backend::Sqlite, 4),
-            Database::Postgres(url) => (url.expose_secret().to_owned(), Backend::Postgres, 16),
+            Database::Sqlite(url) => (
+                sqlite_url(url.expose_secret()),
+                Backend::Sqlite,
+                pool_size.unwrap_or(4),
+            ),
+            Database::Postgres(url) => (
+                url.expose_secret().to_owned(),
+                Backend::Postgres,
+                pool_size.unwrap_or(16),
+            ),
         };
         let mut options = AnyPoolOptions::new()
             .max_connections(max)

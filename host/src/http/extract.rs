@@ -187,20 +187,53 @@ pub struct RefreshToken {
     pub from_cookie: bool,
 }
 
-/// The client's address (the TCP peer).
+/// The client's address, for rate limits: the TCP peer, or behind `trusted_proxy_hops` proxies
+/// that each append the address they received from to `X-Forwarded-For`, the address the
+/// outermost trusted proxy saw. Entries left of those were written by the client and are never
+/// trusted.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        Ok(ClientAddr(peer))
+        Ok(ClientAddr(client_addr(
+            peer,
+            &parts.headers,
+            state.trusted_proxy_hops,
+        )))
     }
+}
+
+/// The address `hops` trusted proxies away: [every `X-Forwarded-For` entry…, peer] read from the
+/// right. A list shorter than that (a proxy that did not append) gives its leftmost entry; an
+/// entry that is not an address gives none (the request then counts under no address, only
+/// under its account).
+pub fn client_addr(peer: Option<IpAddr>, headers: &HeaderMap, hops: usize) -> Option<IpAddr> {
+    if hops == 0 {
+        return peer;
+    }
+    let mut chain: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let peer_text = peer.map(|p| p.to_string());
+    if let Some(p) = &peer_text {
+        chain.push(p);
+    }
+    let index = chain.len().saturating_sub(1 + hops);
+    chain.get(index).and_then(|entry| entry.parse().ok())
 }
 
 /// A JSON body whose rejections use our error shape.
@@ -217,5 +250,52 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             }
             Err(rejection) => Err(Error::InvalidRequest(rejection.body_text())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append("x-forwarded-for", v.parse().unwrap());
+        }
+        headers
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn without_trusted_proxies_the_peer_is_the_client_whatever_the_header_says() {
+        let headers = xff(&["198.51.100.1"]);
+        assert_eq!(client_addr(ip("10.0.0.9"), &headers, 0), ip("10.0.0.9"));
+    }
+
+    #[test]
+    fn behind_trusted_proxies_the_address_they_saw_is_the_client_and_spoofed_entries_are_not() {
+        // The client wrote two entries itself; one trusted proxy appended what it saw.
+        let headers = xff(&["1.1.1.1, 2.2.2.2", "203.0.113.7"]);
+        assert_eq!(client_addr(ip("10.0.0.9"), &headers, 1), ip("203.0.113.7"));
+        // Two trusted proxies: the second appended the first's address.
+        let headers = xff(&["1.1.1.1, 203.0.113.7, 10.1.1.1"]);
+        assert_eq!(client_addr(ip("10.0.0.9"), &headers, 2), ip("203.0.113.7"));
+        assert_eq!(
+            client_addr(ip("10.0.0.9"), &xff(&["2001:db8::5"]), 1),
+            ip("2001:db8::5")
+        );
+    }
+
+    #[test]
+    fn a_short_list_gives_its_leftmost_entry_and_garbage_gives_no_address() {
+        assert_eq!(client_addr(ip("10.0.0.9"), &xff(&[]), 1), ip("10.0.0.9"));
+        assert_eq!(
+            client_addr(ip("10.0.0.9"), &xff(&["203.0.113.7"]), 3),
+            ip("203.0.113.7")
+        );
+        assert_eq!(client_addr(ip("10.0.0.9"), &xff(&["not-an-ip"]), 1), None);
     }
 }

@@ -43,6 +43,8 @@ pub struct AppInner {
     pub cookies: extract::CookiePolicy,
     /// Origins allowed to make cookie-authenticated state changes (and CORS requests).
     pub allowed_origins: Vec<String>,
+    /// Proxies that append the client's address to `X-Forwarded-For` (`ClientAddr`).
+    pub trusted_proxy_hops: usize,
     pub ui_redirect_url: String,
     pub oauth: crate::oauth::Providers,
     /// The enclave behind the host (or none).
