@@ -177,6 +177,8 @@ pub struct Config {
     /// Largest number of database connections (`AILERON_DATABASE_POOL_SIZE`); by backend when
     /// unset.
     pub database_pool_size: Option<u32>,
+    /// The docs service's base URL (`AILERON_DOCS_URL`): `/docs` redirects to its API reference.
+    pub docs_url: Option<Url>,
     /// Proxies in front of the server that append the client's address to `X-Forwarded-For`
     /// (`AILERON_TRUSTED_PROXY_HOPS`, 0 to 10): 0 uses the TCP peer.
     pub trusted_proxy_hops: usize,
@@ -293,6 +295,10 @@ impl TryFrom<RawConfig> for Config {
                             invalid("AILERON_DATABASE_POOL_SIZE", v, "a whole number, 1 to 1000")
                         })?,
                 ),
+            },
+            docs_url: match raw.get("AILERON_DOCS_URL") {
+                None => None,
+                Some(_) => Some(url(&raw, "AILERON_DOCS_URL", "")?),
             },
             trusted_proxy_hops: match raw.get("AILERON_TRUSTED_PROXY_HOPS") {
                 None => 0,

@@ -148,6 +148,7 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         },
         allowed_origins: config.cors_origins.clone(),
         trusted_proxy_hops: config.trusted_proxy_hops,
+        docs_url: config.docs_url.as_ref().map(|u| u.to_string()),
         ui_redirect_url: config.ui_redirect_url.clone(),
         oauth,
         auth,

@@ -675,8 +675,29 @@ async fn openapi_and_docs_are_public() {
             );
         }
     }
+    // No script on the API's origin (it holds the session cookies), and a policy that says so.
     let res = s.http.get(format!("{}/docs", s.url)).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
-    assert!(res.text().await.unwrap().contains("/openapi.json"));
+    assert_eq!(
+        res.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    let page = res.text().await.unwrap();
+    assert!(page.contains("/openapi.json"));
+    assert!(!page.to_ascii_lowercase().contains("<script"), "{page}");
+    s.stop().await;
+
+    // With a docs service, /docs sends the browser to its API reference.
+    let s = TestServer::start_with(
+        Backend::Sqlite,
+        Options {
+            extra_env: vec![("AILERON_DOCS_URL".into(), "https://docs.example.com".into())],
+            ..Options::default()
+        },
+    )
+    .await;
+    let res = s.http.get(format!("{}/docs", s.url)).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(res.headers()["location"], "https://docs.example.com/api/");
     s.stop().await;
 }

@@ -45,6 +45,8 @@ pub struct AppInner {
     pub allowed_origins: Vec<String>,
     /// Proxies that append the client's address to `X-Forwarded-For` (`ClientAddr`).
     pub trusted_proxy_hops: usize,
+    /// The docs service (`AILERON_DOCS_URL`), where `/docs` sends browsers.
+    pub docs_url: Option<String>,
     pub ui_redirect_url: String,
     pub oauth: crate::oauth::Providers,
     /// The enclave behind the host (or none).
@@ -105,12 +107,33 @@ pub fn app(state: AppState, limits: &Limits) -> Router {
                 .unwrap_or_default();
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
+        .layer(middleware::from_fn(security_headers))
         .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
         .layer(middleware::from_fn(request_id))
+}
+
+/// The API's answers are JSON (and one page of links): nothing on this origin, where the session
+/// cookies live, may run a script, be framed or be sniffed as another type.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res
 }
 
 fn error_fallback() -> crate::error::Error {
