@@ -58,7 +58,10 @@ fn main() -> ExitCode {
             Err(rejection) => rejection.check.as_str(),
         };
         if verdict != case.expect {
-            eprintln!("{}: expected {}, the verifier says {verdict}", case.name, case.expect);
+            eprintln!(
+                "{}: expected {}, the verifier says {verdict}",
+                case.name, case.expect
+            );
             failed = true;
         }
     }
@@ -358,13 +361,33 @@ fn cases(now: u64) -> (Roots, Policies, Vec<Case>) {
         "size",
     );
     for (name, path, value, check) in [
-        ("another issuer", &["iss"][..], json!("https://evil.example"), "issuer"),
-        ("another audience", &["aud"], json!("someone-else"), "audience"),
+        (
+            "another issuer",
+            &["iss"][..],
+            json!("https://evil.example"),
+            "issuer",
+        ),
+        (
+            "another audience",
+            &["aud"],
+            json!("someone-else"),
+            "audience",
+        ),
         ("an audience array", &["aud"], json!(["a", "b"]), "audience"),
         ("expired", &["exp"], json!(now - 3600), "expiry"),
         ("not yet valid", &["nbf"], json!(now + 3600), "not_before"),
-        ("issued in the future", &["iat"], json!(now + 3600), "issued_at"),
-        ("another nonce", &["eat_nonce"], json!("other-nonce-0000"), "nonce"),
+        (
+            "issued in the future",
+            &["iat"],
+            json!(now + 3600),
+            "issued_at",
+        ),
+        (
+            "another nonce",
+            &["eat_nonce"],
+            json!("other-nonce-0000"),
+            "nonce",
+        ),
         (
             "a nonce array without ours",
             &["eat_nonce"],
@@ -374,7 +397,12 @@ fn cases(now: u64) -> (Roots, Policies, Vec<Case>) {
         ("swname GCE", &["swname"], json!("GCE"), "swname"),
         ("secboot false", &["secboot"], json!(false), "secboot"),
         ("a debug image", &["dbgstat"], json!("enabled"), "dbgstat"),
-        ("another hwmodel", &["hwmodel"], json!("GCP_SHIELDED_VM"), "hwmodel"),
+        (
+            "another hwmodel",
+            &["hwmodel"],
+            json!("GCP_SHIELDED_VM"),
+            "hwmodel",
+        ),
         (
             "another image",
             &["submods", "container", "image_digest"],
@@ -432,7 +460,14 @@ fn cases(now: u64) -> (Roots, Policies, Vec<Case>) {
         expect,
     };
     out.extend([
-        google("Google: the TDX production token", "tdx", TDX_NONCE, TDX_AT, TDX, "accept"),
+        google(
+            "Google: the TDX production token",
+            "tdx",
+            TDX_NONCE,
+            TDX_AT,
+            TDX,
+            "accept",
+        ),
         google(
             "Google: the TDX token after its expiry",
             "tdx",

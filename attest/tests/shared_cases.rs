@@ -23,7 +23,9 @@ fn every_shared_case_is_decided_as_the_file_says() {
     let mut decided = 0;
     for case in cases {
         let name = case["name"].as_str().unwrap();
-        let root = doc["roots"][case["root"].as_str().unwrap()].as_str().unwrap();
+        let root = doc["roots"][case["root"].as_str().unwrap()]
+            .as_str()
+            .unwrap();
         let policy = policy(&doc["policies"][case["policy"].as_str().unwrap()]);
         let nonces: Vec<&str> = case["nonces"]
             .as_array()
