@@ -13,7 +13,11 @@ const config = {
 			mode: 'hash',
 			directives: {
 				'default-src': ['self'],
-				'script-src': ['self'],
+				// 'wasm-unsafe-eval': Argon2id (hash-wasm) compiles WebAssembly. It allows compiling
+				// WebAssembly only, never eval of JavaScript. The worker that runs it is a file of its own
+				// (/_app/immutable/workers/…), hence worker-src 'self' and no blob:.
+				'script-src': ['self', 'wasm-unsafe-eval'],
+				'worker-src': ['self'],
 				// 'unsafe-hashes' with one hash allows exactly one style attribute: the one
 				// SvelteKit's route announcer (the screen-reader live region announcing each
 				// navigation) is rendered with. No other inline style runs. The browser suite fails on

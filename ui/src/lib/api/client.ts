@@ -3,6 +3,7 @@
 // withRefresh.
 import { ApiError, errorFrom, networkError } from './errors';
 import { withRefresh, type Locks } from './refresh';
+import { withUnlock, type Gate } from './unlock';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -13,6 +14,8 @@ export interface ClientOptions {
 	locks: Locks;
 	/** Called once when the session cannot be refreshed. */
 	signedOut: () => void;
+	/** Opens the unlock dialog when an answer says the vault is locked (./unlock.ts). */
+	unlock?: Gate;
 }
 
 export interface Call {
@@ -21,6 +24,8 @@ export interface Call {
 	query?: Record<string, string | number | undefined>;
 	/** false for /auth/* calls, which must never trigger a refresh. */
 	refresh?: boolean;
+	/** false for the vault's own calls, which must never wait for the unlock dialog. */
+	unlock?: boolean;
 }
 
 export type Client = ReturnType<typeof createClient>;
@@ -58,13 +63,19 @@ export function createClient(options: ClientOptions) {
 		}
 	}
 
-	function request<T>(method: Method, path: string, call: Call = {}): Promise<T> {
+	function authenticated<T>(method: Method, path: string, call: Call): Promise<T> {
 		if (call.refresh === false) return send<T>(method, path, call);
 		return withRefresh(() => send<T>(method, path, call), {
 			locks: options.locks,
 			refresh,
 			signedOut: options.signedOut
 		});
+	}
+
+	function request<T>(method: Method, path: string, call: Call = {}): Promise<T> {
+		const gate = options.unlock;
+		if (call.unlock === false || gate === undefined) return authenticated<T>(method, path, call);
+		return withUnlock(() => authenticated<T>(method, path, call), gate);
 	}
 
 	return {
@@ -74,6 +85,7 @@ export function createClient(options: ClientOptions) {
 		post: <T>(path: string, body?: unknown, call?: Call) =>
 			request<T>('POST', path, { ...call, body }),
 		patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, { body }),
+		put: <T>(path: string, body: unknown, call?: Call) => request<T>('PUT', path, { ...call, body }),
 		del: (path: string) => request<void>('DELETE', path)
 	};
 }

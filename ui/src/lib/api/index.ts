@@ -6,6 +6,8 @@ import { session } from '$lib/session.svelte';
 import { createClient } from './client';
 import { tabLocks, type Locks } from './refresh';
 import { DEFAULT_API_BASE } from '$lib/config';
+import { unlockGate } from '$lib/vault/gate.svelte';
+import { vaultHolder } from '$lib/vault/holder.svelte';
 
 export { ApiError } from './errors';
 export { friendlyMessage } from './messages';
@@ -24,6 +26,7 @@ function browserLocks(): Locks {
 
 /** The session cannot be refreshed: tell the other tabs; the app shell goes to the sign-in page. */
 export function signOutLocally(): void {
+	vaultHolder.drop('signed-out');
 	announce({ type: 'signed-out' });
 	session.end();
 }
@@ -32,5 +35,7 @@ export const api = createClient({
 	base: API_BASE,
 	fetch: (input, init) => fetch(input, init),
 	locks: browserLocks(),
-	signedOut: signOutLocally
+	signedOut: signOutLocally,
+	// A 423 `vault_locked` anywhere opens the app shell's one unlock dialog, then retries.
+	unlock: unlockGate
 });

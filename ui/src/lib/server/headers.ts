@@ -40,7 +40,9 @@ export function extendCsp(csp: string, directive: string, values: string[]): str
 /** The final policy: SvelteKit's (with its script hashes) plus the run-time origins. */
 export function contentSecurityPolicy(kitCsp: string | null, origins: Origins): string {
 	const connect = ["'self'", origins.api, ...(origins.analytics ? [origins.analytics] : [])];
-	let csp = kitCsp ?? "default-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+	let csp =
+		kitCsp ??
+		"default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 	csp = extendCsp(csp, 'connect-src', connect);
 	// Sign-in with a provider is a link, not a form; the API origin is there for form posts to it.
 	csp = extendCsp(csp, 'form-action', ["'self'", origins.api]);
