@@ -1,6 +1,7 @@
 // What the browser tests share: the stack's addresses, users made through the real API (the
 // mailed code read from the mail recorder), sessions for a browser context, the real CLI for
-// seeding a vault and a credential, and small readers of the recorders.
+// seeding a vault and a credential, small readers of the recorders, and the accessibility scan.
+import AxeBuilder from '@axe-core/playwright';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
@@ -221,4 +222,14 @@ export async function setField(field: Locator, value: string): Promise<void> {
 /** The main navigation's link `name`. */
 export function navLink(page: Page, name: string): Locator {
 	return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+}
+
+/** The serious and critical accessibility violations axe-core finds on the page, one line each. */
+export async function seriousViolations(page: Page, name: string): Promise<string[]> {
+	// @axe-core/playwright brings its own playwright-core; the page is the same object at run time.
+	const axePage = page as unknown as ConstructorParameters<typeof AxeBuilder>[0]['page'];
+	const { violations } = await new AxeBuilder({ page: axePage }).analyze();
+	return violations
+		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+		.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }

@@ -1,15 +1,14 @@
 // Every page: no serious or critical accessibility violation (axe-core), rendered at desktop and
 // phone widths (screenshots in test-results/screenshots, each checked not blank), and the
 // planted secret nowhere a browser could see it.
-import AxeBuilder from '@axe-core/playwright';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { colourStats, decodePng } from './png';
 import { UI_DIR } from './stack';
 import {
-	agentRequest, api, expectHeading, PAGES, PASSWORD, PUBLIC_PAGES, seedCredential, seedEscrow, signInContext, stack,
-	tokenFor, uniqueEmail, upstreamSeen, type Seeded
+	agentRequest, api, expectHeading, PAGES, PASSWORD, PUBLIC_PAGES, seedCredential, seedEscrow, seriousViolations,
+	signInContext, stack, tokenFor, uniqueEmail, upstreamSeen, type Seeded
 } from './helpers';
 
 const WIDTHS = [
@@ -39,15 +38,6 @@ async function visit(page: Page, p: { path: string; h1: string | RegExp }): Prom
 	await expectHeading(page, p.h1);
 	await page.waitForLoadState('networkidle');
 	await expect(page.getByRole('heading', { level: 1 })).toHaveCount(1);
-}
-
-async function seriousViolations(page: Page, name: string): Promise<string[]> {
-	// @axe-core/playwright brings its own playwright-core; the page is the same object at run time.
-	const axePage = page as unknown as ConstructorParameters<typeof AxeBuilder>[0]['page'];
-	const { violations } = await new AxeBuilder({ page: axePage }).analyze();
-	return violations
-		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-		.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 /** Collects what the browser reports the page's Content-Security-Policy blocked. */

@@ -53,15 +53,39 @@ interface Running {
 	work: string;
 }
 
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
+/** Whether `port` can be bound on 127.0.0.1 right now. */
+function canBind(port: number): Promise<boolean> {
+	return new Promise((resolve) => {
 		const s = net.createServer();
-		s.once('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const { port } = s.address() as net.AddressInfo;
-			s.close(() => resolve(port));
-		});
+		s.once('error', () => resolve(false));
+		s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
 	});
+}
+
+/** The lower end of the kernel's ephemeral range (what a bind to port 0 is given). */
+function ephemeralLow(): number {
+	try {
+		const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+		return Number.isInteger(low) && low > 2048 ? low : 32768;
+	} catch {
+		return 32768;
+	}
+}
+
+/**
+ * A free port for a process started later, below the ephemeral range: a port taken from that
+ * range (listen on 0, close) can be handed by the kernel to the next process that binds port 0
+ * (the OpenID provider, a recorder, a CLI) before ours binds it, which once left the UI's port
+ * to the OpenID provider. Random within the range, so that parallel runs rarely meet.
+ */
+async function freePort(): Promise<number> {
+	const high = ephemeralLow() - 1;
+	const low = Math.max(1024, high - 8000);
+	for (let i = 0; i < 200; i++) {
+		const port = low + Math.floor(Math.random() * (high - low + 1));
+		if (await canBind(port)) return port;
+	}
+	throw new Error(`no free port in ${low}–${high}`);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,10 +99,11 @@ async function until(what: string, ok: () => Promise<boolean> | boolean, ms: num
 	throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }
 
-async function answers(url: string): Promise<boolean> {
+/** Whether `url` answers with the UI's shell (not merely with something, e.g. another server's 404). */
+async function isUiShell(url: string): Promise<boolean> {
 	try {
 		const res = await fetch(url);
-		return res.status < 500;
+		return res.ok && (await res.text()).includes('/_app/');
 	} catch {
 		return false;
 	}
@@ -195,8 +220,31 @@ async function buildUi(api: string): Promise<void> {
 	});
 }
 
+/**
+ * The attestation policy the browser verifies the local enclave against: the TOML policy's keys
+ * as JSON (policy.toml below says the same), the optional ones left to parsePolicy's defaults
+ * except `hwmodels`, which the local issuer's LOCAL_INSECURE must be allowed by.
+ */
+export function localAttestationPolicy(enclaveDigest: string): string {
+	return JSON.stringify({
+		audience: 'aileron-enclave',
+		image_digests: [enclaveDigest],
+		hwmodels: ['LOCAL_INSECURE'],
+		allow_debug: true,
+		issuer: 'https://aileron.local/attestation',
+		allow_dangerous_settings: true
+	});
+}
+
+/** What the UI server needs to seal to the local enclave (docs/ui.md, "Variables"). */
+export interface UiAttestation {
+	policy: string;
+	/** The PEM text of the local CA's root, written by the enclave when it starts. */
+	root: string;
+}
+
 /** The built UI (adapter-node). AILERON_E2E_NO_UI=1 leaves it out (to debug the stack alone). */
-async function startUi(r: Running, port: number, api: string): Promise<void> {
+async function startUi(r: Running, port: number, api: string, attestation: UiAttestation): Promise<void> {
 	if (process.env.AILERON_E2E_NO_UI === '1') return;
 	// A private copy of the build: a rebuild in ui/ while the suite runs cannot pull files
 	// from under the running server. The copy is an ES module package like ui/ itself.
@@ -208,11 +256,13 @@ async function startUi(r: Running, port: number, api: string): Promise<void> {
 		PORT: String(port),
 		HOST: '127.0.0.1',
 		ORIGIN: `http://localhost:${port}`,
-		PUBLIC_API_BASE: api
+		PUBLIC_API_BASE: api,
+		PUBLIC_ATTESTATION_POLICY: attestation.policy,
+		PUBLIC_ATTESTATION_ROOT: attestation.root
 	}, r.work);
-	await until('the UI', () => {
+	await until('the UI', async () => {
 		alive(child, 'ui', r);
-		return answers(`http://127.0.0.1:${port}/`);
+		return isUiShell(`http://127.0.0.1:${port}/`);
 	}, 30_000);
 }
 
@@ -231,6 +281,9 @@ async function start(r: Running): Promise<StackInfo> {
 		startGoogle(r, `${api}/auth/google/callback`)
 	]);
 	const server = startProcess(r, 'server', path.join(BIN, 'aileron-server'), [], baseEnv({
+		// Every request and answer logged (tower-http at debug), so that a "nothing leaked into
+		// the server's log" check reads a log that holds the requests it checks.
+		RUST_LOG: 'info,aileron_host=debug,aileron_server=debug,tower_http=debug',
 		AILERON_ADDR: `127.0.0.1:${apiPort}`,
 		AILERON_PUBLIC_URL: api,
 		AILERON_DATABASE_URL: databaseUrl,
@@ -258,7 +311,10 @@ async function start(r: Running): Promise<StackInfo> {
 		return (await fetch(`${apiLoopback}/v1/health`).catch(() => null))?.ok ?? false;
 	}, 60_000);
 	await uiBuild;
-	await startUi(r, uiPort, api);
+	await startUi(r, uiPort, api, {
+		policy: localAttestationPolicy(enclave.digest),
+		root: readFileSync(path.join(caDir, 'root.pem'), 'utf8')
+	});
 	const policyFile = path.join(r.work, 'policy.toml');
 	await writeFile(policyFile, [
 		'audience = "aileron-enclave"',
