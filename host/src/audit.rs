@@ -1,10 +1,19 @@
 //! The audit log: sign-ins, passphrase verifications, escrows, brokered requests (method, host,
 //! path, status, size) and revocations. Never bodies, headers or secrets.
+//!
+//! Events are committed in groups by one writer task: `record` queues its event and returns only
+//! once the group holding it is committed, so an answered request never loses its event, while
+//! concurrent requests share one commit instead of paying one each (the first wall of the
+//! brokered path: about 1.6k one-row commits/s here against 13.7k rows/s batched). A group is
+//! whatever queued while the previous one committed, at most [`MAX_GROUP`] events; nothing waits
+//! for a group to fill.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use serde::Serialize;
 use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
 use crate::db::Db;
@@ -47,20 +56,56 @@ pub struct AuditEvent {
     pub detail: Value,
 }
 
+/// The most events one commit holds.
+pub const MAX_GROUP: usize = 256;
+/// Events queued before `record` waits for room (back-pressure on a slow database).
+const QUEUE: usize = 4096;
+
+/// An event waiting for its group's commit.
+struct Pending {
+    user: UserId,
+    row: AuditRow,
+    committed: oneshot::Sender<Result<(), String>>,
+}
+
+/// Counters of the writer, for benchmarks and the logs.
+#[derive(Debug, Default)]
+pub struct GroupStats {
+    /// Groups written (each one commit, unless it fell back to one commit per event).
+    pub groups: AtomicU64,
+    /// Events written in them.
+    pub events: AtomicU64,
+    /// The largest group so far.
+    pub largest: AtomicU64,
+}
+
 /// Writes and reads the log.
 pub struct Audit {
     db: Db,
     clock: Clock,
     last_seq: AtomicI64,
+    queue: mpsc::Sender<Pending>,
+    stats: Arc<GroupStats>,
 }
 
 impl Audit {
+    /// The log, with its writer task started on the current runtime.
     pub fn new(db: Db, clock: Clock) -> Audit {
+        let (queue, pending) = mpsc::channel(QUEUE);
+        let stats = Arc::new(GroupStats::default());
+        tokio::spawn(write_groups(db.clone(), pending, stats.clone()));
         Audit {
             db,
             clock,
             last_seq: AtomicI64::new(0),
+            queue,
+            stats,
         }
+    }
+
+    /// How the writer has grouped events so far.
+    pub fn stats(&self) -> &GroupStats {
+        &self.stats
     }
 
     /// Appends an event. `seq` is the wall clock in microseconds, strictly increasing within
@@ -92,8 +137,17 @@ impl Audit {
             actor: actor.as_string(),
             detail: detail.to_string(),
         };
-        audit::insert(&self.db.pool, user, &row).await?;
-        Ok(())
+        let (committed, done) = oneshot::channel();
+        let pending = Pending {
+            user: user.clone(),
+            row,
+            committed,
+        };
+        let gone = || Error::Internal("the audit writer stopped".into());
+        self.queue.send(pending).await.map_err(|_| gone())?;
+        done.await
+            .map_err(|_| gone())?
+            .map_err(|e| Error::Internal(format!("audit group commit: {e}")))
     }
 
     /// A sign-in, by `method` (`password`, `email_verification`, or the OAuth provider).
@@ -126,5 +180,49 @@ impl Audit {
                 actor: r.actor,
             })
             .collect())
+    }
+}
+
+/// The writer: takes whatever queued (at most [`MAX_GROUP`]), commits it in one statement, tells
+/// each waiting `record` the outcome, and repeats. Ends when the log is dropped.
+async fn write_groups(db: Db, mut pending: mpsc::Receiver<Pending>, stats: Arc<GroupStats>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while pending.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let (rows, waiting): (Vec<_>, Vec<_>) = group
+            .drain(..)
+            .map(|p| ((p.user, p.row), p.committed))
+            .unzip();
+        let outcomes = match audit::insert_many(&db.pool, &rows).await {
+            Ok(()) => {
+                stats.groups.fetch_add(1, Ordering::Relaxed);
+                stats.events.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                stats
+                    .largest
+                    .fetch_max(rows.len() as u64, Ordering::Relaxed);
+                vec![Ok(()); rows.len()]
+            }
+            // One event that cannot be stored (its user was deleted meanwhile) must not fail the
+            // others' requests: the group is written again one event at a time.
+            Err(e) if rows.len() > 1 => {
+                tracing::warn!(error = %e, events = rows.len(), "an audit group did not commit; writing its events one by one");
+                let mut each = Vec::with_capacity(rows.len());
+                for (user, row) in &rows {
+                    each.push(
+                        audit::insert(&db.pool, user, row)
+                            .await
+                            .map_err(|e| e.to_string()),
+                    );
+                }
+                each
+            }
+            Err(e) => vec![Err(e.to_string())],
+        };
+        for (committed, outcome) in waiting.into_iter().zip(outcomes) {
+            if let Err(e) = &outcome {
+                tracing::error!(error = %e, "an audit event did not commit");
+            }
+            // A caller that went away (its request was cancelled) needs no answer.
+            let _ = committed.send(outcome);
+        }
     }
 }

@@ -1,0 +1,114 @@
+//! The audit writer commits events in groups: each `record` returns once its event is stored,
+//! concurrent events share commits, and an event that cannot be stored fails alone.
+
+#[macro_use]
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use aileron_host::audit::{Actor, Audit};
+use aileron_host::clock::Clock;
+use aileron_host::config::Database;
+use aileron_host::db::Db;
+use aileron_host::db::audit::Filter;
+use aileron_host::ids::UserId;
+use common::{Backend, TestDb};
+use secrecy::SecretString;
+use serde_json::json;
+
+both_backends!(concurrent_events_share_commits_and_one_that_cannot_be_stored_fails_alone);
+
+async fn users(db: &Db, n: usize) -> Vec<UserId> {
+    let enterprise = UserId::random();
+    sqlx::query(
+        "INSERT INTO enterprises (id, name, kind, domain, created_at) VALUES ($1, 'acme', 'personal', NULL, 0)",
+    )
+    .bind(enterprise.as_str())
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let user = UserId::random();
+        sqlx::query("INSERT INTO users (id, enterprise_id, email, role, created_at) VALUES ($1, $2, $3, 'owner', 0)")
+            .bind(user.as_str())
+            .bind(enterprise.as_str())
+            .bind(format!("{user}@acme.test"))
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        out.push(user);
+    }
+    out
+}
+
+async fn concurrent_events_share_commits_and_one_that_cannot_be_stored_fails_alone(b: Backend) {
+    let tdb = TestDb::new(b).await;
+    let database = match b {
+        Backend::Postgres => Database::Postgres(SecretString::from(tdb.url.clone())),
+        Backend::Sqlite => Database::Sqlite(SecretString::from(tdb.url.clone())),
+    };
+    let db = Db::connect(&database, None).await.unwrap();
+    db.migrate().await.unwrap();
+    let people = users(&db, 8).await;
+    let log = Arc::new(Audit::new(db.clone(), Clock::default()));
+
+    // 200 events at once from 8 users: each is stored by the time its `record` returned, and
+    // they shared commits.
+    let record_all = |count: usize| {
+        (0..count)
+            .map(|i| {
+                let (log, user) = (log.clone(), people[i % people.len()].clone());
+                tokio::spawn(async move {
+                    log.record(&user, &Actor::User, "request", json!({"n": i}))
+                        .await
+                        .map(|()| user)
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    for task in record_all(200) {
+        let user = task.await.unwrap().expect("stored");
+        let page = log.page(&user, &Filter::default(), 300).await.unwrap();
+        assert!(!page.is_empty());
+    }
+    let stats = log.stats();
+    let groups = stats.groups.load(Ordering::Relaxed);
+    assert!(
+        stats.largest.load(Ordering::Relaxed) > 1 && groups < 200,
+        "concurrent events shared commits: {groups} groups"
+    );
+
+    // With an event of a user that does not exist among them (the foreign key refuses it), that
+    // one fails and the others are stored.
+    let nobody = UserId::random();
+    let good = record_all(50);
+    let bad = {
+        let (log, nobody) = (log.clone(), nobody.clone());
+        tokio::spawn(async move {
+            log.record(&nobody, &Actor::User, "request", json!({}))
+                .await
+        })
+    };
+    for task in good {
+        task.await.unwrap().expect("stored");
+    }
+    assert!(
+        bad.await.unwrap().is_err(),
+        "the event of a user that does not exist"
+    );
+    let mut stored = 0;
+    for user in &people {
+        stored += log.page(user, &Filter::default(), 300).await.unwrap().len();
+    }
+    assert_eq!(stored, 250);
+    assert!(
+        log.page(&nobody, &Filter::default(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    db.pool.close().await;
+    tdb.cleanup().await;
+}
