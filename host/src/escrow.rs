@@ -71,6 +71,16 @@ pub struct EscrowView {
     pub status: &'static str,
 }
 
+/// One allow rule, as the API shows it (the shape of `aileron_sdk::wire::AllowRule`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AllowRuleDoc {
+    /// HTTP methods, upper case.
+    methods: Vec<String>,
+    /// `https://host[:port]/path/`: a request's URL must start with it, on a segment boundary.
+    url_prefix: String,
+}
+
 /// A credential or escrow a caller may make requests with (`GET /v1/agent/credentials`).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Usable {
@@ -82,7 +92,7 @@ pub struct Usable {
     pub kind: Option<String>,
     /// The requests it allows. A sealed escrow's scope was sealed by its owner and the server
     /// keeps no copy: null.
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<AllowRuleDoc>>)]
     pub allow: Option<Vec<wire::AllowRule>>,
     /// Uses per escrow, when limited.
     pub max_uses: Option<u64>,

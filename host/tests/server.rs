@@ -640,6 +640,12 @@ async fn openapi_and_docs_are_public() {
         }
     }
     assert!(doc["components"]["schemas"]["NewCredential"]["properties"]["ciphertext"].is_object());
+    // What an agent may use carries typed rules, so generated clients know their shape.
+    let rule = &doc["components"]["schemas"]["AllowRuleDoc"]["properties"];
+    assert!(
+        rule["methods"].is_object() && rule["url_prefix"].is_object(),
+        "{rule}"
+    );
     // Operation ids are unique (generated clients name their functions after them).
     let mut ids: Vec<&str> = doc["paths"]
         .as_object()

@@ -631,6 +631,13 @@ export interface components {
             last_used_at?: number | null;
             name: string;
         };
+        /** @description One allow rule, as the API shows it (the shape of `aileron_sdk::wire::AllowRule`). */
+        AllowRuleDoc: {
+            /** @description HTTP methods, upper case. */
+            methods: string[];
+            /** @description `https://host[:port]/path/`: a request's URL must start with it, on a segment boundary. */
+            url_prefix: string;
+        };
         /** @description The enclave's attestation answer, relayed unchanged (DESIGN §4). */
         AttestationDoc: {
             boot_id: string;
@@ -1046,7 +1053,7 @@ export interface components {
              * @description The requests it allows. A sealed escrow's scope was sealed by its owner and the server
              *     keeps no copy: null.
              */
-            allow?: Record<string, never>[] | null;
+            allow?: components["schemas"]["AllowRuleDoc"][] | null;
             /**
              * Format: int64
              * @description Unix seconds, when escrowed.
