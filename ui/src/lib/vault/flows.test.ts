@@ -11,6 +11,8 @@ import {
 	setUpVault,
 	unlockWithEnclave,
 	unlockWithServerTrust,
+	eachAtMost,
+	ESCROWS_AT_ONCE,
 	type FlowDeps
 } from './flows';
 import { deriveKekBytes } from './kdf';
@@ -92,6 +94,21 @@ describe('the vault flows against a fake server', { timeout: 60_000 }, () => {
 			expires_at: '2030-01-01T01:00:00Z'
 		});
 		expect(everythingSent(server)).not.toContain(SECRET);
+	});
+
+	it('escrows a few credentials at a time and reports failures in order', async () => {
+		const seen: number[] = [];
+		let running = 0;
+		const results = await eachAtMost(ESCROWS_AT_ONCE, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], async (n) => {
+			running += 1;
+			seen.push(running);
+			await new Promise((resolve) => setTimeout(resolve, 5));
+			running -= 1;
+			return n * 10;
+		});
+		expect(results).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+		expect(Math.max(...seen)).toBe(ESCROWS_AT_ONCE);
+		expect(await eachAtMost(ESCROWS_AT_ONCE, [], async () => 1)).toEqual([]);
 	});
 
 	it('seals nothing when the attestation is refused', async () => {
