@@ -372,7 +372,8 @@ impl Escrows {
             // Stored policies were checked when stored; one that no longer parses is shown
             // without rules rather than hiding the credential.
             let policy: Option<CredentialPolicy> = serde_json::from_str(&row.policy).ok();
-            let status = match escrowed.iter().find(|e| e.name == row.name) {
+            let escrow = escrowed.iter().find(|e| e.name == row.name);
+            let status = match escrow {
                 Some(e) => escrow_view(e, now).status,
                 None if server_trust => "server",
                 None => "not_escrowed",
@@ -382,10 +383,7 @@ impl Escrows {
                 kind: Some(row.kind.clone()),
                 allow: policy.as_ref().map(|p| p.allow.clone()),
                 max_uses: policy.and_then(|p| p.max_uses),
-                expires_at: escrowed
-                    .iter()
-                    .find(|e| e.name == row.name)
-                    .map(|e| e.expires_at),
+                expires_at: escrow.map(|e| e.expires_at),
                 status,
                 name: row.name,
             });

@@ -154,15 +154,7 @@ async fn sign_in(s: &TestServer, idp: &Idp) -> (u16, HashMap<String, String>, Va
     let status = res.status().as_u16();
     set_cookies(&res, &mut ours);
     // A failure redirects to the UI with its code; the test reads it as an error body.
-    let failed = res
-        .headers()
-        .get("location")
-        .is_some_and(|l| l.to_str().unwrap_or_default().contains("oauth_error="));
-    let body = if failed {
-        serde_json::json!({"error": {"code": common::oauth_error(&res).1}})
-    } else {
-        res.json().await.unwrap_or(Value::Null)
-    };
+    let body = common::callback_body(res).await;
     (status, ours, body)
 }
 

@@ -163,15 +163,7 @@ async fn sign_in(s: &TestServer) -> (u16, String, Value) {
     let status = res.status().as_u16();
     let session = cookies(&res);
     // A failure redirects to the UI with its code; the test reads it as an error body.
-    let failed = res
-        .headers()
-        .get("location")
-        .is_some_and(|l| l.to_str().unwrap_or_default().contains("oauth_error="));
-    let body = if failed {
-        json!({"error": {"code": common::oauth_error(&res).1}})
-    } else {
-        res.json().await.unwrap_or(Value::Null)
-    };
+    let body = common::callback_body(res).await;
     (status, session, body)
 }
 

@@ -377,7 +377,7 @@ async fn behind_a_trusted_proxy_each_client_address_has_its_own_budget() {
         s.http
             .post(format!("{}/auth/resend-verification", s.url))
             .header("x-forwarded-for", forwarded)
-            .json(&json!({"email": format!("{}@acme.test", uuid_like(forwarded))}))
+            .json(&json!({"email": format!("{}@acme.test", mailbox_for(forwarded))}))
             .send()
     };
     // Two clients behind the same proxy (one TCP peer): each gets the per-address budget.
@@ -404,6 +404,6 @@ async fn behind_a_trusted_proxy_each_client_address_has_its_own_budget() {
 }
 
 /// A distinct mailbox per forwarded value (the per-account budget must not be what refuses).
-fn uuid_like(text: &str) -> String {
+fn mailbox_for(text: &str) -> String {
     text.chars().filter(char::is_ascii_alphanumeric).collect()
 }

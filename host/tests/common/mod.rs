@@ -434,6 +434,20 @@ pub fn oauth_error(res: &reqwest::Response) -> (u16, String) {
     (status, code)
 }
 
+/// An OAuth callback's answer as a body: a failure's redirect to the UI read as
+/// `{"error": {"code": …}}`, anything else as its JSON (or null).
+pub async fn callback_body(res: reqwest::Response) -> Value {
+    let failed = res
+        .headers()
+        .get("location")
+        .is_some_and(|l| l.to_str().unwrap_or_default().contains("oauth_error="));
+    if failed {
+        serde_json::json!({"error": {"code": oauth_error(&res).1}})
+    } else {
+        res.json().await.unwrap_or(Value::Null)
+    }
+}
+
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no error code>")
 }

@@ -123,8 +123,8 @@ impl Aileron {
         description = "Make an HTTP request with a credential: Aileron adds the secret inside an attested enclave and removes it from the answer. Returns the status, the headers and the body (as text when it is text, cut to a stated limit). The request must be inside the credential's rules (see list_credentials); one outside is refused before it is sent."
     )]
     async fn request(&self, Parameters(input): Parameters<RequestInput>) -> CallToolResult {
-        let source = match self.source_of(&input.credential).await {
-            Ok(source) => source,
+        let usable = match self.find(&input.credential).await {
+            Ok(usable) => usable,
             Err(result) => return result,
         };
         let request = BrokeredRequest {
@@ -133,17 +133,14 @@ impl Aileron {
             headers: input.headers.into_iter().collect(),
             body: input.body.map(|b| wire::b64u(b.as_bytes())),
         };
-        let answer = match source {
-            Source::Credential => {
-                self.host
-                    .request_credential(&input.credential, &request)
-                    .await
-            }
-            Source::Escrow => self.host.request_escrow(&input.credential, &request).await,
+        let answer = if usable.source == "escrow" {
+            self.host.request_escrow(&usable.name, &request).await
+        } else {
+            self.host.request_credential(&usable.name, &request).await
         };
         match answer {
             Ok(response) => text(&show(&response, self.max_body)),
-            Err(e) => refusal(&e, Some(self.rules_of(&input.credential).await)),
+            Err(e) => refusal(&e, Some(rules_in_words(&usable))),
         }
     }
 
@@ -151,30 +148,30 @@ impl Aileron {
         description = "Check whether a request (method and URL) is inside a credential's rules, without making it. Answers with the exact URL that would be called, or why it is refused."
     )]
     async fn check_scope(&self, Parameters(input): Parameters<CheckInput>) -> CallToolResult {
-        match self.source_of(&input.credential).await {
-            Ok(Source::Credential) => {}
-            Ok(Source::Escrow) => {
-                return text(
-                    "This is a sealed escrow: its owner sealed its rules and the server keeps no copy, so they cannot be checked here. Make the request: one outside its rules is refused before it is sent, and costs no use.",
-                );
-            }
+        let usable = match self.find(&input.credential).await {
+            Ok(usable) => usable,
             Err(result) => return result,
+        };
+        if usable.source == "escrow" {
+            return text(
+                "This is a sealed escrow: its owner sealed its rules and the server keeps no copy, so they cannot be checked here. Make the request: one outside its rules is refused before it is sent, and costs no use.",
+            );
         }
         let method = input.method.to_ascii_uppercase();
         match self
             .host
-            .check_scope(&input.credential, &method, &input.url)
+            .check_scope(&usable.name, &method, &input.url)
             .await
         {
             Ok(v) if v.allowed => text(&format!(
                 "Allowed: {method} {} is inside the rules of {}.",
                 v.url.unwrap_or(input.url),
-                input.credential
+                usable.name
             )),
             Ok(v) => error_text(&format!(
                 "Not allowed: {}. {}",
                 v.reason.unwrap_or_default(),
-                self.rules_of(&input.credential).await
+                rules_in_words(&usable)
             )),
             Err(e) => refusal(&e, None),
         }
@@ -192,44 +189,29 @@ impl ServerHandler for Aileron {
     }
 }
 
-/// Where a name lives on the server.
-enum Source {
-    Credential,
-    Escrow,
+impl Aileron {
+    /// The credential or sealed escrow `name` this token may use (one call to the server); a
+    /// tool error naming the ones that exist otherwise.
+    async fn find(&self, name: &str) -> Result<Usable, CallToolResult> {
+        let list = self.host.usable().await.map_err(|e| refusal(&e, None))?;
+        let names: Vec<&str> = list.iter().map(|u| u.name.as_str()).collect();
+        let message = format!(
+            "No credential named {name:?} is available to this agent token. Available: {}. Call list_credentials.",
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            }
+        );
+        list.into_iter()
+            .find(|u| u.name == name)
+            .ok_or_else(|| error_text(&message))
+    }
 }
 
-impl Aileron {
-    /// Whether `name` is a vault credential or a sealed escrow this token may use; a tool
-    /// error naming the ones that exist otherwise.
-    async fn source_of(&self, name: &str) -> Result<Source, CallToolResult> {
-        let list = self.host.usable().await.map_err(|e| refusal(&e, None))?;
-        match list.iter().find(|u| u.name == name) {
-            Some(u) if u.source == "escrow" => Ok(Source::Escrow),
-            Some(_) => Ok(Source::Credential),
-            None => {
-                let names: Vec<&str> = list.iter().map(|u| u.name.as_str()).collect();
-                Err(error_text(&format!(
-                    "No credential named {name:?} is available to this agent token. Available: {}. Call list_credentials.",
-                    if names.is_empty() {
-                        "none".into()
-                    } else {
-                        names.join(", ")
-                    }
-                )))
-            }
-        }
-    }
-
-    /// The rules of `name`, in words, for a refusal.
-    async fn rules_of(&self, name: &str) -> String {
-        match self.host.usable().await {
-            Ok(list) => match list.iter().find(|u| u.name == name) {
-                Some(u) => format!("The rules of {name}: {}", rules(u)),
-                None => String::new(),
-            },
-            Err(_) => String::new(),
-        }
-    }
+/// The rules of `u`, for a refusal.
+fn rules_in_words(u: &Usable) -> String {
+    format!("The rules of {}: {}", u.name, rules(u))
 }
 
 fn text(message: &str) -> CallToolResult {
