@@ -81,6 +81,12 @@ pub async fn insert_many<'c>(
     Ok(())
 }
 
+/// A filter's value, bound in the order its condition was written.
+enum Bound<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
 /// Which of a user's events a page holds. Every field narrows; none is the whole log.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -106,41 +112,39 @@ pub async fn page<'c>(
     // Audited: the statement is built only from the fixed text below (column names, operators and
     // placeholder numbers); every value is bound. QueryBuilder would write `?` placeholders
     // through the Any driver, which PostgreSQL does not take.
+    let conditions: Vec<(&str, &str, Bound)> = [
+        filter
+            .action
+            .as_deref()
+            .map(|v| ("action", "=", Bound::Text(v))),
+        filter
+            .actor
+            .as_deref()
+            .map(|v| ("actor", "=", Bound::Text(v))),
+        filter.since.map(|v| ("at", ">=", Bound::Int(v))),
+        filter.until.map(|v| ("at", "<", Bound::Int(v))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let mut sql = String::from(
         "SELECT id, seq, at, action, actor, detail FROM audit_events WHERE user_id = $1 AND seq < $2",
     );
-    let mut n = 2;
-    let mut condition = |column: &str, op: &str| {
-        n += 1;
-        sql.push_str(&format!(" AND {column} {op} ${n}"));
-    };
-    let texts: Vec<&String> = [&filter.action, &filter.actor]
-        .into_iter()
-        .flatten()
-        .collect();
-    if filter.action.is_some() {
-        condition("action", "=");
+    for (i, (column, op, _)) in conditions.iter().enumerate() {
+        sql.push_str(&format!(" AND {column} {op} ${}", i + 3));
     }
-    if filter.actor.is_some() {
-        condition("actor", "=");
-    }
-    let times: Vec<i64> = [filter.since, filter.until].into_iter().flatten().collect();
-    if filter.since.is_some() {
-        condition("at", ">=");
-    }
-    if filter.until.is_some() {
-        condition("at", "<");
-    }
-    n += 1;
-    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${n}"));
+    sql.push_str(&format!(
+        " ORDER BY seq DESC LIMIT ${}",
+        conditions.len() + 3
+    ));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(user.as_str())
         .bind(filter.before.unwrap_or(i64::MAX));
-    for text in texts {
-        query = query.bind(text.as_str());
-    }
-    for time in times {
-        query = query.bind(time);
+    for (_, _, value) in conditions {
+        query = match value {
+            Bound::Text(text) => query.bind(text),
+            Bound::Int(n) => query.bind(n),
+        };
     }
     let rows = query.bind(limit).fetch_all(ex).await?;
     rows.into_iter()
