@@ -108,8 +108,9 @@ impl Audit {
         &self.stats
     }
 
-    /// Appends an event. `seq` is the wall clock in microseconds, strictly increasing within
-    /// this process, so events sort newest first even within one second.
+    /// Appends an event. On PostgreSQL its `seq` (the audit cursor) comes from the database's
+    /// sequence, shared by every replica; on SQLite it is the wall clock in microseconds, strictly
+    /// increasing within this process. Either way events sort newest first even within a second.
     pub async fn record(
         &self,
         user: &UserId,
@@ -192,7 +193,7 @@ async fn write_groups(db: Db, mut pending: mpsc::Receiver<Pending>, stats: Arc<G
             .drain(..)
             .map(|p| ((p.user, p.row), p.committed))
             .unzip();
-        let outcomes = match audit::insert_many(&db.pool, &rows).await {
+        let outcomes = match audit::insert_many(&db.pool, db.backend, &rows).await {
             Ok(()) => {
                 stats.groups.fetch_add(1, Ordering::Relaxed);
                 stats.events.fetch_add(rows.len() as u64, Ordering::Relaxed);
@@ -208,7 +209,7 @@ async fn write_groups(db: Db, mut pending: mpsc::Receiver<Pending>, stats: Arc<G
                 let mut each = Vec::with_capacity(rows.len());
                 for (user, row) in &rows {
                     each.push(
-                        audit::insert(&db.pool, user, row)
+                        audit::insert(&db.pool, db.backend, user, row)
                             .await
                             .map_err(|e| e.to_string()),
                     );

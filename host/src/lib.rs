@@ -20,6 +20,7 @@ pub mod ids;
 pub mod keys;
 pub mod mail;
 pub mod oauth;
+pub mod replicas;
 pub mod tee;
 pub mod text;
 pub mod vault;
@@ -136,13 +137,16 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         true => None,
         false => Some(local_user(&auth).await?),
     };
+    let limiter = RateLimiter::new(
+        db.clone(),
+        config.limits.auth_per_addr_per_minute,
+        config.limits.auth_per_account_per_minute,
+    );
     let state = AppState(Arc::new(AppInner {
         db,
         local_user,
-        limiter: RateLimiter::new(
-            config.limits.auth_per_addr_per_minute,
-            config.limits.auth_per_account_per_minute,
-        ),
+        limiter,
+        instance: replicas::Instance::new(trust),
         cookies: CookiePolicy {
             secure: config.public_url.scheme() == "https",
         },
@@ -180,6 +184,13 @@ fn spawn_watch(state: &AppState) {
             let Some(inner) = weak.upgrade() else { return };
             let state = AppState(inner);
             state.vault.sweep();
+            let now = state.auth.clock.now();
+            if let Err(e) = state.instance.announce(&state.db, now).await {
+                tracing::warn!(error = %e, "could not announce this replica");
+            }
+            if let Err(e) = state.limiter.sweep(now).await {
+                tracing::warn!(error = %e, "could not sweep rate windows");
+            }
             if let Err(e) = state.escrows.check_boot().await {
                 tracing::warn!(error = %e, "enclave check failed");
             }

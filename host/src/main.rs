@@ -175,10 +175,15 @@ async fn run(config: Config) -> Result<(), aileron_host::StartError> {
         );
     }
     let state = aileron_host::build_state(&config, Clock::default()).await?;
-    let app = aileron_host::router(state, &config);
+    let app = aileron_host::router(state.clone(), &config);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    tracing::info!(addr = %config.addr, version = env!("CARGO_PKG_VERSION"), "aileron-server listening");
-    aileron_host::serve(listener, app, &config.limits, shutdown_signal()).await
+    tracing::info!(addr = %config.addr, replica = state.instance.id(), version = env!("CARGO_PKG_VERSION"), "aileron-server listening");
+    aileron_host::serve(listener, app, &config.limits, shutdown_signal()).await?;
+    // The other replicas stop counting this one at once rather than after FRESH_SECS.
+    if let Err(e) = state.instance.leave(&state.db).await {
+        tracing::warn!(error = %e, "could not remove this replica's announcement");
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

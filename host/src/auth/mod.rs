@@ -112,20 +112,17 @@ impl Auth {
         let user = users::by_email(&self.db.pool, email.as_str())
             .await?
             .ok_or(Error::InvalidCode)?;
-        let pending = codes::get(&self.db.pool, &user.id)
+        let now = self.clock.now();
+        // The attempt is counted before the comparison, in one statement.
+        let stored = codes::take_attempt(&self.db.pool, &user.id, MAX_CODE_ATTEMPTS, now)
             .await?
             .ok_or(Error::InvalidCode)?;
-        let now = self.clock.now();
-        if pending.attempts >= MAX_CODE_ATTEMPTS || pending.expires_at <= now {
-            return Err(Error::InvalidCode);
-        }
         let presented = self.codes.hash(user.id.as_str(), code.trim());
-        if !secret::same(&presented, &pending.code_hash) {
-            codes::count_failure(&self.db.pool, &user.id).await?;
+        if !secret::same(&presented, &stored) {
             return Err(Error::InvalidCode);
         }
         let mut tx = self.db.pool.begin().await?;
-        if !codes::consume(&mut *tx, &user.id, MAX_CODE_ATTEMPTS, now).await? {
+        if !codes::consume(&mut *tx, &user.id, &stored).await? {
             return Err(Error::InvalidCode);
         }
         users::mark_verified(&mut *tx, &user.id).await?;

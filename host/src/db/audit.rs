@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{DbError, Exec};
+use super::{Backend, DbError, Exec};
 use crate::ids::UserId;
 
 /// One event.
@@ -20,57 +20,57 @@ pub struct AuditRow {
 }
 
 /// Appends an event.
-pub async fn insert<'c>(ex: impl Exec<'c>, user: &UserId, e: &AuditRow) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO audit_events (id, seq, user_id, at, action, actor, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&e.id)
-    .bind(e.seq)
-    .bind(user.as_str())
-    .bind(e.at)
-    .bind(&e.action)
-    .bind(&e.actor)
-    .bind(&e.detail)
-    .execute(ex)
-    .await?;
-    Ok(())
+pub async fn insert<'c>(
+    ex: impl Exec<'c>,
+    backend: Backend,
+    user: &UserId,
+    e: &AuditRow,
+) -> Result<(), DbError> {
+    insert_many(ex, backend, &[(user.clone(), e.clone())]).await
 }
 
-/// Appends several users' events in one statement (one commit): the audit writer's group.
+/// Appends several users' events in one statement (one commit): the audit writer's group. The
+/// `seq` of each row is PostgreSQL's shared sequence, so replicas writing in the same microsecond
+/// never share a cursor value; on SQLite (one process owns the file) it is the row's own, the
+/// process's strictly increasing clock.
 pub async fn insert_many<'c>(
     ex: impl Exec<'c>,
+    backend: Backend,
     rows: &[(UserId, AuditRow)],
 ) -> Result<(), DbError> {
     if rows.is_empty() {
         return Ok(());
     }
-    // Audited: built only from the fixed column list and numbered placeholders; every value is
-    // bound. 7 values a row; the writer's groups stay far below both backends' parameter limits.
+    // Audited: built only from the fixed column list, numbered placeholders and the sequence's
+    // fixed name; every value is bound. At most 7 values a row; the writer's groups stay far below
+    // both backends' parameter limits.
     let mut sql = String::from(
         "INSERT INTO audit_events (id, seq, user_id, at, action, actor, detail) VALUES ",
     );
+    let mut next = 0;
+    let mut placeholder = || {
+        next += 1;
+        format!("${next}")
+    };
     for i in 0..rows.len() {
-        let b = i * 7;
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7
-        ));
+        let id = placeholder();
+        let seq = match backend {
+            Backend::Postgres => "nextval('audit_events_seq')".to_owned(),
+            Backend::Sqlite => placeholder(),
+        };
+        let rest: Vec<String> = (0..5).map(|_| placeholder()).collect();
+        sql.push_str(&format!("({id}, {seq}, {})", rest.join(", ")));
     }
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (user, e) in rows {
+        query = query.bind(&e.id);
+        if backend == Backend::Sqlite {
+            query = query.bind(e.seq);
+        }
         query = query
-            .bind(&e.id)
-            .bind(e.seq)
             .bind(user.as_str())
             .bind(e.at)
             .bind(&e.action)

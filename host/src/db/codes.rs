@@ -43,7 +43,45 @@ pub async fn put<'c>(
     Ok(())
 }
 
-/// The user's pending code, if any.
+/// Counts one attempt at the user's pending code before it is compared, atomically: returns the
+/// code's hash when the code was still usable (fewer than `max_attempts` attempts so far, not
+/// expired), `None` otherwise. Concurrent guesses on any replicas each use up one attempt, so no
+/// more than `max_attempts` comparisons can ever happen.
+pub async fn take_attempt<'c>(
+    ex: impl Exec<'c>,
+    user: &UserId,
+    max_attempts: i64,
+    now: i64,
+) -> Result<Option<String>, DbError> {
+    let row = sqlx::query(
+        "UPDATE email_verifications SET attempts = attempts + 1 \
+         WHERE user_id = $1 AND attempts < $2 AND expires_at > $3 RETURNING code_hash",
+    )
+    .bind(user.as_str())
+    .bind(max_attempts)
+    .bind(now)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| r.try_get("code_hash").map_err(DbError::from))
+        .transpose()
+}
+
+/// Consumes the code that matched; true when this call consumed it (a resend meanwhile replaced
+/// it, or a concurrent attempt consumed it, otherwise).
+pub async fn consume<'c>(
+    ex: impl Exec<'c>,
+    user: &UserId,
+    code_hash: &str,
+) -> Result<bool, DbError> {
+    let done = sqlx::query("DELETE FROM email_verifications WHERE user_id = $1 AND code_hash = $2")
+        .bind(user.as_str())
+        .bind(code_hash)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The user's pending code, if any (tests read the attempt count).
 pub async fn get<'c>(ex: impl Exec<'c>, user: &UserId) -> Result<Option<PendingCode>, DbError> {
     let row = sqlx::query(
         "SELECT code_hash, attempts, expires_at FROM email_verifications WHERE user_id = $1",
@@ -59,35 +97,4 @@ pub async fn get<'c>(ex: impl Exec<'c>, user: &UserId) -> Result<Option<PendingC
         })
     })
     .transpose()
-}
-
-/// Counts one wrong attempt, atomically; returns the new count (`None` if no code was pending).
-pub async fn count_failure<'c>(ex: impl Exec<'c>, user: &UserId) -> Result<Option<i64>, DbError> {
-    let row = sqlx::query(
-        "UPDATE email_verifications SET attempts = attempts + 1 WHERE user_id = $1 \
-         RETURNING attempts",
-    )
-    .bind(user.as_str())
-    .fetch_optional(ex)
-    .await?;
-    row.map(|r| r.try_get("attempts").map_err(DbError::from))
-        .transpose()
-}
-
-/// Consumes the code if it is still usable; true when this call consumed it.
-pub async fn consume<'c>(
-    ex: impl Exec<'c>,
-    user: &UserId,
-    max_attempts: i64,
-    now: i64,
-) -> Result<bool, DbError> {
-    let done = sqlx::query(
-        "DELETE FROM email_verifications WHERE user_id = $1 AND attempts < $2 AND expires_at > $3",
-    )
-    .bind(user.as_str())
-    .bind(max_attempts)
-    .bind(now)
-    .execute(ex)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }

@@ -9,6 +9,7 @@ pub mod agents;
 pub mod audit;
 pub mod codes;
 pub mod escrows;
+pub mod ratelimit;
 pub mod tokens;
 pub mod users;
 pub mod vault;

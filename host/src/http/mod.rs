@@ -40,6 +40,8 @@ pub struct AppInner {
     /// `Some` when auth is disabled (no database URL): every request acts as this user.
     pub local_user: Option<User>,
     pub limiter: RateLimiter,
+    /// This replica, as the others see it in the database.
+    pub instance: crate::replicas::Instance,
     pub cookies: extract::CookiePolicy,
     /// Origins allowed to make cookie-authenticated state changes (and CORS requests).
     pub allowed_origins: Vec<String>,

@@ -204,7 +204,8 @@ pub async fn signup(
     let email = email(&req.email)?;
     state
         .limiter
-        .check("signup", addr, Some(email.as_str()), state.auth.clock.now())?;
+        .check("signup", addr, Some(email.as_str()), state.auth.clock.now())
+        .await?;
     let password = Password::parse(req.password).ok_or(Error::InvalidPassword)?;
     let name = display_name(req.display_name.as_deref())?;
     state.auth.signup(email, password, name.as_deref()).await?;
@@ -223,7 +224,8 @@ pub async fn verify_email(
     let email = email(&req.email)?;
     state
         .limiter
-        .check_sign_in("verify", addr, email.as_str(), state.auth.clock.now())?;
+        .check_sign_in("verify", addr, email.as_str(), state.auth.clock.now())
+        .await?;
     let (user, session) = state.auth.verify_email(email, &req.code).await?;
     state.audit.login(&user.id, "email_verification").await?;
     Ok(session_response(&state, session, req.delivery))
@@ -241,7 +243,8 @@ pub async fn resend_verification(
     let email = email(&req.email)?;
     state
         .limiter
-        .check("resend", addr, Some(email.as_str()), state.auth.clock.now())?;
+        .check("resend", addr, Some(email.as_str()), state.auth.clock.now())
+        .await?;
     state.auth.resend(email).await?;
     Ok((StatusCode::ACCEPTED, Json(Accepted { status: "accepted" })))
 }
@@ -259,7 +262,8 @@ pub async fn login(
     let email = email(&req.email)?;
     state
         .limiter
-        .check_sign_in("login", addr, email.as_str(), state.auth.clock.now())?;
+        .check_sign_in("login", addr, email.as_str(), state.auth.clock.now())
+        .await?;
     let (user, session) = state.auth.login(email, req.password).await?;
     state.audit.login(&user.id, "password").await?;
     Ok(session_response(&state, session, req.delivery))
@@ -298,7 +302,8 @@ pub async fn refresh(
     require_auth(&state)?;
     state
         .limiter
-        .check("refresh", addr, None, state.auth.clock.now())?;
+        .check("refresh", addr, None, state.auth.clock.now())
+        .await?;
     let (token, delivery) = refresh_token(&state, &method, &headers, &body)?;
     let session = state.auth.refresh(&token).await?;
     Ok(session_response(&state, session, delivery))

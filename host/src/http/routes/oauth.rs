@@ -41,7 +41,8 @@ pub async fn login(
     }
     state
         .limiter
-        .check("oauth", addr, None, state.auth.clock.now())?;
+        .check("oauth", addr, None, state.auth.clock.now())
+        .await?;
     let o = &state.oauth;
     let (url, mut flow) = match provider.as_str() {
         "google" => {
