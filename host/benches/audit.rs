@@ -67,7 +67,9 @@ async fn main() {
                     actor: "user".into(),
                     detail: "{}".into(),
                 };
-                audit::insert(&db.pool, &user, &row).await.expect("insert");
+                audit::insert(&db.pool, db.backend, &user, &row)
+                    .await
+                    .expect("insert");
             }
         })
         .await

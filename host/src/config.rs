@@ -123,14 +123,15 @@ pub struct GenericOidc {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TeeProvider {
     Disabled,
-    /// A local enclave: at `enclave_url` (then `image_digest` names its binary), else started
-    /// by the host on loopback.
+    /// Local enclaves: at `enclave_urls` (then `image_digest` names their binary), else one
+    /// started by the host on loopback.
     Local {
-        enclave_url: Option<Url>,
+        enclave_urls: Vec<Url>,
         image_digest: Option<String>,
     },
+    /// A fleet of Confidential Space enclaves (one or more).
     ConfidentialSpace {
-        enclave_url: Url,
+        enclave_urls: Vec<Url>,
         image_digest: String,
         gcp_project_id: String,
     },
@@ -431,16 +432,52 @@ fn url(raw: &RawConfig, var: &'static str, default: &str) -> Result<Url, ConfigE
     }
 }
 
-/// The enclave's URL: https only, since the host pins the TLS key the attestation binds.
-fn enclave_url(value: &str) -> Result<Url, ConfigError> {
-    const VAR: &str = "AILERON_ENCLAVE_URL";
+/// The most enclaves one server attests and routes to.
+pub const MAX_ENCLAVES: usize = 64;
+
+/// An enclave's URL: https only, since the host pins the TLS key the attestation binds.
+fn enclave_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
     match Url::parse(value) {
         Ok(u) if u.scheme() == "https" && u.has_host() => Ok(u),
         _ => Err(invalid(
-            VAR,
+            var,
             value,
             "an absolute https:// URL (the enclave's attested TLS key is pinned)",
         )),
+    }
+}
+
+/// The enclave fleet: `AILERON_ENCLAVE_URLS` (URLs separated by commas or spaces) or the
+/// one-enclave form `AILERON_ENCLAVE_URL`; not both. Empty when neither is set.
+fn enclave_urls(raw: &RawConfig) -> Result<Vec<Url>, ConfigError> {
+    const ONE: &str = "AILERON_ENCLAVE_URL";
+    const MANY: &str = "AILERON_ENCLAVE_URLS";
+    match (raw.get(ONE), raw.get(MANY)) {
+        (Some(_), Some(list)) => Err(invalid(
+            MANY,
+            list,
+            "unset when AILERON_ENCLAVE_URL is set (use one of the two)",
+        )),
+        (Some(one), None) => Ok(vec![enclave_url(ONE, one)?]),
+        (None, Some(list)) => {
+            let mut urls: Vec<Url> = Vec::new();
+            for item in list.split([',', ' ', '\n', '\t']).filter(|i| !i.is_empty()) {
+                let url = enclave_url(MANY, item)?;
+                if urls.contains(&url) {
+                    return Err(invalid(MANY, list, "each enclave URL once"));
+                }
+                urls.push(url);
+            }
+            if urls.is_empty() || urls.len() > MAX_ENCLAVES {
+                return Err(invalid(
+                    MANY,
+                    list,
+                    "1 to 64 https:// URLs separated by commas or spaces",
+                ));
+            }
+            Ok(urls)
+        }
+        (None, None) => Ok(Vec::new()),
     }
 }
 
@@ -587,12 +624,9 @@ fn tee(raw: &RawConfig) -> Result<TeeProvider, ConfigError> {
     match raw.get(VAR) {
         None => Ok(TeeProvider::Disabled),
         Some("local") => {
-            let enclave_url = match raw.get("AILERON_ENCLAVE_URL") {
-                Some(u) => Some(enclave_url(u)?),
-                None => None,
-            };
+            let enclave_urls = enclave_urls(raw)?;
             let image_digest = raw.get("AILERON_ENCLAVE_IMAGE_DIGEST").map(str::to_owned);
-            match (&enclave_url, &image_digest) {
+            match (enclave_urls.first(), &image_digest) {
                 (_, Some(d)) if !is_sha256_digest(d) => Err(invalid(
                     "AILERON_ENCLAVE_IMAGE_DIGEST",
                     d,
@@ -600,10 +634,10 @@ fn tee(raw: &RawConfig) -> Result<TeeProvider, ConfigError> {
                 )),
                 (Some(_), None) => Err(ConfigError::Missing {
                     var: "AILERON_ENCLAVE_IMAGE_DIGEST",
-                    because: "when AILERON_TEE_PROVIDER=local with AILERON_ENCLAVE_URL (the sha256 of the enclave binary)",
+                    because: "when AILERON_TEE_PROVIDER=local with AILERON_ENCLAVE_URL or AILERON_ENCLAVE_URLS (the sha256 of the enclave binary)",
                 }),
                 _ => Ok(TeeProvider::Local {
-                    enclave_url,
+                    enclave_urls,
                     image_digest,
                 }),
             }
@@ -615,8 +649,13 @@ fn tee(raw: &RawConfig) -> Result<TeeProvider, ConfigError> {
                     because: BECAUSE,
                 })
             };
-            let raw_url = required("AILERON_ENCLAVE_URL")?;
-            let enclave_url = enclave_url(&raw_url)?;
+            let enclave_urls = enclave_urls(raw)?;
+            if enclave_urls.is_empty() {
+                return Err(ConfigError::Missing {
+                    var: "AILERON_ENCLAVE_URL",
+                    because: "(or AILERON_ENCLAVE_URLS) when AILERON_TEE_PROVIDER=confidential-space",
+                });
+            }
             let image_digest = required("AILERON_ENCLAVE_IMAGE_DIGEST")?;
             if !is_sha256_digest(&image_digest) {
                 return Err(invalid(
@@ -627,7 +666,7 @@ fn tee(raw: &RawConfig) -> Result<TeeProvider, ConfigError> {
             }
             let gcp_project_id = required("AILERON_GCP_PROJECT_ID")?;
             Ok(TeeProvider::ConfidentialSpace {
-                enclave_url,
+                enclave_urls,
                 image_digest,
                 gcp_project_id,
             })

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use aileron_broker::Credential;
 use aileron_broker::scope::ValidScope;
+use aileron_sdk::Escrow;
 use aileron_sdk::vault::CredentialPolicy;
 use aileron_sdk::wire::{self, BrokeredRequest, BrokeredResponse, ErrorCode, EscrowRequest, Scope};
-use aileron_sdk::{Client, Escrow};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::json;
@@ -26,7 +26,7 @@ use crate::db::vault::CredentialRow;
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::keys::HostKey;
-use crate::tee::Tee;
+use crate::tee::{Enclave, Tee};
 use crate::vault::{Vault, service::check_name};
 
 /// What errors say when the enclave lost a vault credential's escrow.
@@ -147,39 +147,102 @@ pub struct Escrows {
 }
 
 impl Escrows {
-    fn client(&self) -> Result<&Client, Error> {
-        self.tee.client().map(|c| &**c).ok_or(Error::TeeDisabled)
-    }
-
-    /// Maps an SDK failure; a restart marks the whole index of older boots lost.
-    async fn enclave_error(&self, e: aileron_sdk::Error, lost: &str) -> Error {
+    /// Maps an SDK failure of `enclave`: a restart marks that enclave's escrows of older boots
+    /// lost; an enclave that cannot be reached takes no new escrows until it answers again.
+    async fn enclave_error(&self, enclave: &Enclave, e: aileron_sdk::Error, lost: &str) -> Error {
         use aileron_sdk::Error as E;
         match e {
             E::EnclaveRestarted { new, .. } => {
-                if let Err(e) = escrows::mark_lost(&self.db.pool, &new, self.clock.now()).await {
+                if let Err(e) = self.lost_before(enclave, &new).await {
                     tracing::warn!(error = %e, "could not mark lost escrows");
                 }
                 Error::EscrowLost(lost.into())
             }
             E::Api { code, message, .. } => Error::Refused { code, message },
             E::Invalid(m) => Error::InvalidRequest(m),
-            other => Error::EnclaveUnavailable(other.to_string()),
+            other => {
+                enclave.set_health(Err(&other.to_string()));
+                Error::EnclaveUnavailable(format!(
+                    "enclave {}: {other}; if it does not come back, unlock the vault again (or escrow the credential again) to move this escrow to another enclave",
+                    enclave.id
+                ))
+            }
         }
     }
 
-    /// Relays a sealed credential to the enclave with the user's admission ticket.
+    /// Relays a sealed credential to the user's enclave with the user's admission ticket. An
+    /// enclave that cannot be reached is passed over for the next in the user's placement: the
+    /// ciphertext opens only in the enclave the client attested, so no other can use it.
     async fn relay(
         &self,
         user: &UserId,
         body: &EscrowRequest,
         lost: &str,
-    ) -> Result<Escrow, Error> {
-        let client = self.client()?;
-        let ticket = self.admission.for_user(user)?;
-        match client.escrow_sealed(body, ticket.expose_secret()).await {
-            Ok(escrow) => Ok(escrow),
-            Err(e) => Err(self.enclave_error(e, lost).await),
+    ) -> Result<(Escrow, &Enclave), Error> {
+        if !self.tee.enabled() {
+            return Err(Error::TeeDisabled);
         }
+        let ticket = self.admission.for_user(user)?;
+        let mut last = None;
+        for enclave in self.tee.placement(user) {
+            match enclave
+                .client()
+                .escrow_sealed(body, ticket.expose_secret())
+                .await
+            {
+                Ok(escrow) => {
+                    enclave.set_health(Ok(()));
+                    return Ok((escrow, enclave));
+                }
+                Err(aileron_sdk::Error::Transport(m)) => {
+                    enclave.set_health(Err(&m));
+                    last = Some(Error::EnclaveUnavailable(format!(
+                        "enclave {}: {m}",
+                        enclave.id
+                    )));
+                }
+                Err(e) => return Err(self.enclave_error(enclave, e, lost).await),
+            }
+        }
+        Err(last.unwrap_or(Error::TeeDisabled))
+    }
+
+    /// Relays the attestation of the user's enclave for the caller's nonce, unchanged (the
+    /// caller verifies it and seals to that enclave). An enclave that cannot be reached is passed
+    /// over for the next in the user's placement, as [`Escrows::relay`] does.
+    pub async fn relay_attestation(
+        &self,
+        user: &UserId,
+        nonce: &str,
+    ) -> Result<aileron_sdk::wire::AttestationResponse, Error> {
+        if !self.tee.enabled() {
+            return Err(Error::TeeDisabled);
+        }
+        let mut last = None;
+        for enclave in self.tee.placement(user) {
+            match enclave.client().relay_attestation(nonce).await {
+                Ok(doc) => return Ok(doc),
+                Err(aileron_sdk::Error::Invalid(m)) => return Err(Error::InvalidRequest(m)),
+                Err(e) => {
+                    enclave.set_health(Err(&e.to_string()));
+                    last = Some(Error::EnclaveUnavailable(format!(
+                        "enclave {}: {e}",
+                        enclave.id
+                    )));
+                }
+            }
+        }
+        Err(last.unwrap_or(Error::TeeDisabled))
+    }
+
+    /// The enclave holding an index row's escrow; one no longer configured lost it.
+    fn holder(&self, row: &EscrowRow, kind: Kind) -> Result<&Enclave, Error> {
+        if !self.tee.enabled() {
+            return Err(Error::TeeDisabled);
+        }
+        self.tee
+            .holding(&row.enclave)
+            .ok_or_else(|| Error::EscrowLost(lost_message(kind).into()))
     }
 
     /// Stores an escrow in the index with its handle sealed under the host key, and audits it.
@@ -190,6 +253,7 @@ impl Escrows {
         name: &str,
         credential_id: Option<String>,
         escrow: &Escrow,
+        enclave: &Enclave,
     ) -> Result<EscrowRow, Error> {
         let context = handle_context(user, kind_label(kind), name, &escrow.escrow_id);
         let sealed = self
@@ -203,6 +267,7 @@ impl Escrows {
             escrow_id: escrow.escrow_id.clone(),
             handle: wire::b64u(&sealed),
             boot_id: escrow.boot_id.clone(),
+            enclave: enclave.url.clone(),
             expires_at: escrow.expires_at.unix_timestamp(),
             lost_at: None,
             created_at: self.clock.now(),
@@ -242,14 +307,18 @@ impl Escrows {
 
     /// Best effort: a lost or expired escrow is already gone from the enclave.
     async fn revoke_at_enclave(&self, user: &UserId, kind: Kind, row: &EscrowRow) {
-        let Some(client) = self.tee.client() else {
-            return;
-        };
-        if row.lost_at.is_some() {
+        if row.lost_at.is_some() || !self.tee.enabled() {
             return;
         }
+        let Some(enclave) = self.tee.holding(&row.enclave) else {
+            return;
+        };
         let result = match self.escrow_of(user, kind, row) {
-            Ok(escrow) => client.revoke(&escrow).await.map_err(|e| e.to_string()),
+            Ok(escrow) => enclave
+                .client()
+                .revoke(&escrow)
+                .await
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = result {
@@ -268,10 +337,17 @@ impl Escrows {
     ) -> Result<EscrowView, Error> {
         let row = self.vault.credential(user, name).await?;
         self.check_scope(&row, body)?;
-        let escrow = self.relay(user, body, LOST_VAULT).await?;
+        let (escrow, enclave) = self.relay(user, body, LOST_VAULT).await?;
         let previous = escrows::get(&self.db.pool, user, Kind::Credential, name).await?;
         let indexed = self
-            .index(user, Kind::Credential, name, Some(row.id.clone()), &escrow)
+            .index(
+                user,
+                Kind::Credential,
+                name,
+                Some(row.id.clone()),
+                &escrow,
+                enclave,
+            )
             .await?;
         if let Some(previous) = previous.filter(|p| p.escrow_id != indexed.escrow_id) {
             self.revoke_at_enclave(user, Kind::Credential, &previous)
@@ -414,9 +490,9 @@ impl Escrows {
         caller.may_use(name)?;
         let user = &caller.user_id;
         let row = self.vault.credential(user, name).await?;
-        let result = match self.tee.client() {
-            Some(client) => self.via_enclave(client, user, &row, request).await,
-            None => self.in_server(user, &row, request).await,
+        let result = match self.tee.enabled() {
+            true => self.via_enclave(user, &row, request).await,
+            false => self.in_server(user, &row, request).await,
         };
         self.audit_request(caller, "credential", name, request, &result)
             .await?;
@@ -425,7 +501,6 @@ impl Escrows {
 
     async fn via_enclave(
         &self,
-        client: &Client,
         user: &UserId,
         row: &CredentialRow,
         request: &BrokeredRequest,
@@ -441,10 +516,11 @@ impl Escrows {
             }
             _ => return Err(Error::VaultLocked(crate::vault::service::LOCKED.into())),
         };
+        let enclave = self.holder(&indexed, Kind::Credential)?;
         let escrow = self.escrow_of(user, Kind::Credential, &indexed)?;
-        match client.request(&escrow, request).await {
+        match enclave.client().request(&escrow, request).await {
             Ok(response) => Ok(response),
-            Err(e) => Err(self.enclave_error(e, LOST_VAULT).await),
+            Err(e) => Err(self.enclave_error(enclave, e, LOST_VAULT).await),
         }
     }
 
@@ -505,7 +581,9 @@ impl Escrows {
         body: &EscrowRequest,
     ) -> Result<EscrowView, Error> {
         check_name(name)?;
-        self.client()?;
+        if !self.tee.enabled() {
+            return Err(Error::TeeDisabled);
+        }
         let replacing = escrows::get(&self.db.pool, user, Kind::Sealed, name).await?;
         if replacing.is_none() {
             let held = escrows::list(&self.db.pool, user, Kind::Sealed)
@@ -517,12 +595,14 @@ impl Escrows {
                 )));
             }
         }
-        let escrow = self.relay(user, body, LOST_SEALED).await?;
+        let (escrow, enclave) = self.relay(user, body, LOST_SEALED).await?;
         // Replacing a name revokes the escrow it pointed to.
         if let Some(old) = replacing {
             self.revoke_at_enclave(user, Kind::Sealed, &old).await;
         }
-        let row = self.index(user, Kind::Sealed, name, None, &escrow).await?;
+        let row = self
+            .index(user, Kind::Sealed, name, None, &escrow, enclave)
+            .await?;
         Ok(escrow_view(&row, self.clock.now()))
     }
 
@@ -551,17 +631,24 @@ impl Escrows {
     ) -> Result<BrokeredResponse, Error> {
         caller.may_use(name)?;
         let user = &caller.user_id;
-        let client = self.client()?;
+        if !self.tee.enabled() {
+            return Err(Error::TeeDisabled);
+        }
         let row = escrows::get(&self.db.pool, user, Kind::Sealed, name)
             .await?
             .ok_or(Error::NotFound)?;
         let result = if row.lost_at.is_some() {
             Err(Error::EscrowLost(LOST_SEALED.into()))
         } else {
-            let escrow = self.escrow_of(user, Kind::Sealed, &row)?;
-            match client.request(&escrow, request).await {
-                Ok(response) => Ok(response),
-                Err(e) => Err(self.enclave_error(e, LOST_SEALED).await),
+            match self.holder(&row, Kind::Sealed) {
+                Err(e) => Err(e),
+                Ok(enclave) => {
+                    let escrow = self.escrow_of(user, Kind::Sealed, &row)?;
+                    match enclave.client().request(&escrow, request).await {
+                        Ok(response) => Ok(response),
+                        Err(e) => Err(self.enclave_error(enclave, e, LOST_SEALED).await),
+                    }
+                }
             }
         };
         self.audit_request(caller, "escrow", name, request, &result)
@@ -605,25 +692,42 @@ impl Escrows {
             .await
     }
 
-    /// Watches the enclave's boot: a new boot marks every escrow of older boots lost.
+    /// Checks every enclave's boot and health: a new boot marks that enclave's escrows of older
+    /// boots lost. Returns the number of rows marked.
     pub async fn check_boot(&self) -> Result<u64, Error> {
-        let Some(client) = self.tee.client() else {
-            return Ok(0);
-        };
-        let boot = client
-            .current_boot()
-            .await
-            .map_err(|e| Error::EnclaveUnavailable(e.to_string()))?;
-        self.lost_before(&boot).await
-    }
-
-    /// Marks the escrows of every boot but `boot` lost. Returns the number of rows marked.
-    pub async fn lost_before(&self, boot: &str) -> Result<u64, Error> {
-        let marked = escrows::mark_lost(&self.db.pool, boot, self.clock.now()).await?;
-        if marked > 0 {
-            tracing::warn!(boot_id = %boot, escrows = marked, "the enclave restarted: escrows of older boots are lost");
+        let mut marked = 0;
+        for enclave in self.tee.enclaves() {
+            match enclave.check().await {
+                Ok(attested) => marked += self.lost_before(enclave, &attested.boot_id).await?,
+                Err(e) => {
+                    tracing::debug!(enclave = %enclave.id, error = %e, "enclave check failed")
+                }
+            }
         }
         Ok(marked)
+    }
+
+    /// Marks the escrows `enclave` holds from every boot but `boot` lost. Returns the number of
+    /// rows marked.
+    pub async fn lost_before(&self, enclave: &Enclave, boot: &str) -> Result<u64, Error> {
+        let marked =
+            escrows::mark_lost(&self.db.pool, &enclave.url, boot, self.clock.now()).await?;
+        if marked > 0 {
+            tracing::warn!(enclave = %enclave.id, boot_id = %boot, escrows = marked, "the enclave restarted: its escrows of older boots are lost");
+        }
+        Ok(marked)
+    }
+
+    /// Gives the rows written before the fleet (no enclave recorded) to the first enclave, the
+    /// one configured then.
+    pub async fn adopt_unplaced(&self) -> Result<(), crate::db::DbError> {
+        if let Some(first) = self.tee.enclaves().first() {
+            let adopted = escrows::adopt_unplaced(&self.db.pool, &first.url).await?;
+            if adopted > 0 {
+                tracing::info!(enclave = %first.id, escrows = adopted, "escrows indexed before the enclave fleet are held by the first enclave");
+            }
+        }
+        Ok(())
     }
 
     /// The user's escrows: `(live, lost)`.

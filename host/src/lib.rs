@@ -106,9 +106,9 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
     };
     let tee = Arc::new(tee::Tee::start(tee::TeeSettings::from_config(config)?, access).await?);
     let audit = Arc::new(audit::Audit::new(db.clone(), clock.clone()));
-    let trust = match tee.client() {
-        Some(_) => vault::Trust::Enclave,
-        None => vault::Trust::Server,
+    let trust = match tee.enabled() {
+        true => vault::Trust::Enclave,
+        false => vault::Trust::Server,
     };
     let vault = Arc::new(vault::Vault::new(
         db.clone(),
@@ -133,6 +133,7 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         quotas: config.quotas,
     };
     warn_about_legacy_vaults(&db).await;
+    escrows.adopt_unplaced().await?;
     let local_user = match config.database.auth_enabled() {
         true => None,
         false => Some(local_user(&auth).await?),

@@ -1,20 +1,26 @@
 //! The trusted execution environment behind the host: none (brokered requests run in-process
-//! with the enclave's own broker), a local enclave (started in-process on loopback, or at
-//! `AILERON_ENCLAVE_URL`), or a Confidential Space enclave verified with Google's root.
+//! with the enclave's own broker), local enclaves (one started in-process on loopback, or a
+//! fleet at `AILERON_ENCLAVE_URLS`), or a fleet of Confidential Space enclaves verified with
+//! Google's root.
 //!
-//! The host is a client like any other: it attests through the SDK, pins TLS to the attested
-//! key, re-attests when the token nears expiry, and reports a changed `boot_id` as lost escrows.
+//! The host is a client like any other: it attests every enclave on its own through the SDK,
+//! pins TLS to each attested key, re-attests when a token nears expiry, and reports a changed
+//! `boot_id` as the lost escrows of that enclave. Each user's escrows go to one enclave, chosen
+//! by rendezvous hashing over the healthy ones (docs/scale.md).
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aileron_attest::{Policy, TrustAnchor, Verifier};
 use aileron_broker::destination::Destinations;
 use aileron_broker::{Broker, BrokerLimits};
 use aileron_sdk::Client;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::admission::HostAdmission;
+use crate::ids::UserId;
 
 /// What the host brings to its TEE: where brokered requests may go (its own broker, and the
 /// setting an in-process enclave starts with) and its admission signer.
@@ -31,12 +37,12 @@ pub struct TeeAccess {
 pub enum TeeSettings {
     /// No enclave.
     Disabled,
-    /// A local enclave: `enclave_url` if given (then `image_digest` names its binary), else one
+    /// Local enclaves: `enclave_urls` if given (then `image_digest` names their binary), else one
     /// started in this process.
     Local {
-        /// An external local enclave.
-        enclave_url: Option<String>,
-        /// Its executable's digest (required with `enclave_url`).
+        /// External local enclaves (a fleet of one or more).
+        enclave_urls: Vec<String>,
+        /// Their executable's digest (required with `enclave_urls`).
         image_digest: Option<String>,
         /// The local CA directory (its `root.pem` is the trust anchor).
         local_ca_dir: PathBuf,
@@ -45,10 +51,10 @@ pub enum TeeSettings {
         /// Longest escrow expiry, for an in-process enclave.
         escrow_ttl: std::time::Duration,
     },
-    /// Google Confidential Space.
+    /// Google Confidential Space: a fleet of one or more enclaves of the same image.
     ConfidentialSpace {
-        /// The enclave's URL.
-        enclave_url: String,
+        /// The enclaves' URLs.
+        enclave_urls: Vec<String>,
         /// The policy the enclave must satisfy.
         policy: Policy,
     },
@@ -67,12 +73,13 @@ impl TeeSettings {
         match &config.tee {
             TeeProvider::Disabled => Ok(TeeSettings::Disabled),
             TeeProvider::Local {
-                enclave_url,
+                enclave_urls,
                 image_digest,
             } => Ok(TeeSettings::Local {
-                enclave_url: enclave_url
-                    .as_ref()
-                    .map(|u| u.as_str().trim_end_matches('/').to_owned()),
+                enclave_urls: enclave_urls
+                    .iter()
+                    .map(|u| u.as_str().trim_end_matches('/').to_owned())
+                    .collect(),
                 image_digest: image_digest.clone(),
                 local_ca_dir: config
                     .local_ca_dir
@@ -83,7 +90,7 @@ impl TeeSettings {
                 escrow_ttl: config.escrow_ttl,
             }),
             TeeProvider::ConfidentialSpace {
-                enclave_url,
+                enclave_urls,
                 image_digest,
                 gcp_project_id,
             } => {
@@ -97,7 +104,7 @@ impl TeeSettings {
                     Some(path) => policy_file(path, image_digest, gcp_project_id)?,
                 };
                 Ok(TeeSettings::ConfidentialSpace {
-                    enclave_url: enclave_url.to_string(),
+                    enclave_urls: enclave_urls.iter().map(|u| u.to_string()).collect(),
                     policy,
                 })
             }
@@ -138,20 +145,46 @@ pub enum TeeError {
     Setup(String),
 }
 
-/// The attestation state, as `GET /v1/tee/status` reports it.
+/// The attestation state, as `GET /v1/tee/status` reports it. The top-level fields describe the
+/// enclave that holds the caller's escrows (or would, at their next unlock); `enclaves` lists
+/// every enclave of the fleet.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TeeStatus {
     /// `disabled`, `local` or `confidential-space`.
     pub provider: &'static str,
-    /// Whether the enclave is attested now.
+    /// Whether the caller's enclave is attested and reachable now.
     pub attested: bool,
     /// Why not, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The enclave's boot.
+    /// The caller's enclave's boot.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,
     /// The verified claims that matter to an operator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<StatusClaims>,
+    /// The id of the caller's enclave in `enclaves`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enclave: Option<String>,
+    /// Every enclave of the fleet, in configuration order (empty without an enclave).
+    pub enclaves: Vec<EnclaveStatus>,
+}
+
+/// One enclave of the fleet, as this replica sees it now.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EnclaveStatus {
+    /// A short name: the first 12 hex digits of SHA-256 of its configured URL (the URL itself is
+    /// an internal address and is not shown).
+    pub id: String,
+    /// Attested and reachable: new escrows may be placed on it.
+    pub attested: bool,
+    /// Why not, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Its boot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
+    /// The verified claims.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claims: Option<StatusClaims>,
 }
@@ -175,135 +208,72 @@ pub struct StatusClaims {
     pub expires_at: u64,
 }
 
-/// The TEE in use.
-pub struct Tee {
-    provider: &'static str,
-    client: Option<Arc<Client>>,
-    broker: Broker,
-    last_error: RwLock<Option<String>>,
-    _local: Option<aileron_enclave::Running>,
+/// One enclave of the fleet, attested and pinned by this replica on its own.
+pub struct Enclave {
+    /// Its configured URL: the escrow index names the enclave holding each escrow by it.
+    pub url: String,
+    /// The short name the API shows (see [`EnclaveStatus::id`]).
+    pub id: String,
+    client: Arc<Client>,
+    /// Attested and reachable at the last check: new escrows may be placed on it.
+    healthy: AtomicBool,
 }
 
-impl Tee {
-    /// Sets the TEE up and attests once. An enclave that does not verify is not an error here:
-    /// it is refused for every use and reported by [`Tee::status`].
-    pub async fn start(settings: TeeSettings, access: TeeAccess) -> Result<Tee, TeeError> {
-        let broker =
-            Broker::new(BrokerLimits::default(), access.destinations).map_err(TeeError::Setup)?;
-        let admission = access.admission.clone();
-        let tickets: aileron_sdk::TicketSource = Arc::new(move || admission.for_host());
-        let (provider, client, local) = match settings {
-            TeeSettings::Disabled => ("disabled", None, None),
-            TeeSettings::Local {
-                enclave_url,
-                image_digest,
-                local_ca_dir,
-                audience,
-                escrow_ttl,
-            } => {
-                let (url, digest, local) = match (enclave_url, image_digest) {
-                    (Some(url), Some(digest)) => (url, digest, None),
-                    (Some(_), None) => {
-                        return Err(TeeError::Setup(
-                            "an external local enclave needs AILERON_ENCLAVE_IMAGE_DIGEST".into(),
-                        ));
-                    }
-                    (None, _) => {
-                        let running =
-                            start_local(&local_ca_dir, &audience, escrow_ttl, &access).await?;
-                        let digest = aileron_enclave::attester::executable_digest()
-                            .map_err(|e| TeeError::LocalEnclave(e.to_string()))?;
-                        (format!("https://{}", running.addr), digest, Some(running))
-                    }
-                };
-                let root = std::fs::read(local_ca_dir.join("root.pem")).map_err(|e| {
-                    TeeError::Setup(format!("{}: {e}", local_ca_dir.join("root.pem").display()))
-                })?;
-                let anchor =
-                    TrustAnchor::from_pem(&root).map_err(|e| TeeError::Setup(e.to_string()))?;
-                let mut policy = Policy::local(&audience, vec![digest])
-                    .map_err(|e| TeeError::Setup(e.to_string()))?;
-                // The host's own development setting is the only way it accepts an enclave
-                // started with it.
-                if access.destinations.allows_private() {
-                    policy = policy.dangerous_allowing_development_settings();
+impl Enclave {
+    fn new(url: String, client: Client) -> Enclave {
+        Enclave {
+            id: enclave_id(&url),
+            url,
+            client: Arc::new(client),
+            healthy: AtomicBool::new(false),
+        }
+    }
+
+    /// The SDK client pinned to this enclave.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Whether new escrows may be placed on it.
+    pub fn healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Records the outcome of a check or a call; a change is logged.
+    pub fn set_health(&self, result: Result<(), &str>) {
+        let now = result.is_ok();
+        if self.healthy.swap(now, Ordering::Relaxed) != now {
+            match result {
+                Ok(()) => {
+                    tracing::info!(enclave = %self.id, url = %self.url, "enclave attested and reachable: it takes escrows")
                 }
-                (
-                    "local",
-                    Some(Arc::new(
-                        Client::new(&url, policy, Arc::new(Verifier::new(anchor)))
-                            .with_attestation_tickets(tickets),
-                    )),
-                    local,
-                )
+                Err(e) => {
+                    tracing::warn!(enclave = %self.id, url = %self.url, error = %e, "enclave unreachable or not attested: its users' escrows move to the others at their next unlock")
+                }
             }
-            TeeSettings::ConfidentialSpace {
-                enclave_url,
-                policy,
-            } => (
-                "confidential-space",
-                Some(Arc::new(
-                    Client::new(&enclave_url, policy, Arc::new(Verifier::google()))
-                        .with_attestation_tickets(tickets),
-                )),
-                None,
-            ),
-        };
-        let tee = Tee {
-            provider,
-            client,
-            broker,
-            last_error: RwLock::new(None),
-            _local: local,
-        };
-        tee.refresh().await;
-        Ok(tee)
-    }
-
-    /// Attests (again) when needed; records why it failed.
-    pub async fn refresh(&self) {
-        let Some(client) = &self.client else { return };
-        let error = client.attested().await.err().map(|e| e.to_string());
-        if let Some(e) = &error {
-            tracing::warn!(error = %e, "enclave not attested");
-        }
-        if let Ok(mut last) = self.last_error.write() {
-            *last = error;
         }
     }
 
-    /// The SDK client of the attested enclave, if there is an enclave.
-    pub fn client(&self) -> Option<&Arc<Client>> {
-        self.client.as_ref()
-    }
-
-    /// The in-process broker (used when no enclave is configured).
-    pub fn broker(&self) -> &Broker {
-        &self.broker
-    }
-
-    /// The status: the enclave is asked for its boot over the pinned connection (re-attesting when
-    /// that fails or the token nears expiry), so an unreachable enclave is never reported attested.
-    pub async fn status(&self) -> TeeStatus {
-        let Some(client) = &self.client else {
-            return TeeStatus {
-                provider: self.provider,
-                attested: false,
-                reason: Some("no TEE configured: brokered requests run in the host".into()),
-                boot_id: None,
-                claims: None,
-            };
-        };
-        // Reachable now, not merely attested earlier: a stopped enclave is reported as such.
-        let attested = match client.current_boot().await {
-            Ok(_) => client.attested().await,
+    /// Asks the enclave for its boot over the pinned connection (re-attesting when that fails or
+    /// the token nears expiry) and records its health. Returns its boot and the attestation.
+    pub async fn check(&self) -> Result<Arc<aileron_sdk::Attested>, aileron_sdk::Error> {
+        let result = match self.client.current_boot().await {
+            Ok(_) => self.client.attested().await,
             Err(e) => Err(e),
         };
-        match attested {
+        match &result {
+            Ok(_) => self.set_health(Ok(())),
+            Err(e) => self.set_health(Err(&e.to_string())),
+        }
+        result
+    }
+
+    async fn status(&self) -> EnclaveStatus {
+        match self.check().await {
             Ok(attested) => {
                 let c = attested.attestation.claims();
-                TeeStatus {
-                    provider: self.provider,
+                EnclaveStatus {
+                    id: self.id.clone(),
                     attested: true,
                     reason: None,
                     boot_id: Some(attested.boot_id.clone()),
@@ -318,13 +288,210 @@ impl Tee {
                     }),
                 }
             }
-            Err(e) => TeeStatus {
-                provider: self.provider,
+            Err(e) => EnclaveStatus {
+                id: self.id.clone(),
                 attested: false,
                 reason: Some(e.to_string()),
                 boot_id: None,
                 claims: None,
             },
+        }
+    }
+}
+
+/// The public name of an enclave URL.
+fn enclave_id(url: &str) -> String {
+    hex::encode(&Sha256::digest(url.as_bytes())[..6])
+}
+
+/// Rendezvous (highest random weight) score of `user` on the enclave at `url`: each user's
+/// enclave is the healthy one with the highest score, so when an enclave leaves only its users
+/// move, and every replica places a user alike without sharing any state.
+fn score(url: &str, user: &UserId) -> u64 {
+    let mut h = Sha256::new();
+    h.update(url.as_bytes());
+    h.update([0]);
+    h.update(user.as_str().as_bytes());
+    let d = h.finalize();
+    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+/// The TEE in use.
+pub struct Tee {
+    provider: &'static str,
+    enclaves: Vec<Enclave>,
+    broker: Broker,
+    _local: Option<aileron_enclave::Running>,
+}
+
+impl Tee {
+    /// Sets the TEE up and attests every enclave once. An enclave that does not verify is not an
+    /// error here: it takes no escrow and is reported by [`Tee::status`].
+    pub async fn start(settings: TeeSettings, access: TeeAccess) -> Result<Tee, TeeError> {
+        let broker =
+            Broker::new(BrokerLimits::default(), access.destinations).map_err(TeeError::Setup)?;
+        let admission = access.admission.clone();
+        let tickets: aileron_sdk::TicketSource = Arc::new(move || admission.for_host());
+        let (provider, enclaves, local) = match settings {
+            TeeSettings::Disabled => ("disabled", Vec::new(), None),
+            TeeSettings::Local {
+                enclave_urls,
+                image_digest,
+                local_ca_dir,
+                audience,
+                escrow_ttl,
+            } => {
+                let (urls, digest, local) = match (enclave_urls.is_empty(), image_digest) {
+                    (false, Some(digest)) => (enclave_urls, digest, None),
+                    (false, None) => {
+                        return Err(TeeError::Setup(
+                            "an external local enclave needs AILERON_ENCLAVE_IMAGE_DIGEST".into(),
+                        ));
+                    }
+                    (true, _) => {
+                        let running =
+                            start_local(&local_ca_dir, &audience, escrow_ttl, &access).await?;
+                        let digest = aileron_enclave::attester::executable_digest()
+                            .map_err(|e| TeeError::LocalEnclave(e.to_string()))?;
+                        (
+                            vec![format!("https://{}", running.addr)],
+                            digest,
+                            Some(running),
+                        )
+                    }
+                };
+                let root = std::fs::read(local_ca_dir.join("root.pem")).map_err(|e| {
+                    TeeError::Setup(format!("{}: {e}", local_ca_dir.join("root.pem").display()))
+                })?;
+                let anchor =
+                    TrustAnchor::from_pem(&root).map_err(|e| TeeError::Setup(e.to_string()))?;
+                let mut policy = Policy::local(&audience, vec![digest])
+                    .map_err(|e| TeeError::Setup(e.to_string()))?;
+                // The host's own development setting is the only way it accepts an enclave
+                // started with it.
+                if access.destinations.allows_private() {
+                    policy = policy.dangerous_allowing_development_settings();
+                }
+                let verifier = Arc::new(Verifier::new(anchor));
+                let enclaves = urls
+                    .into_iter()
+                    .map(|url| {
+                        let client = Client::new(&url, policy.clone(), verifier.clone())
+                            .with_attestation_tickets(tickets.clone());
+                        Enclave::new(url, client)
+                    })
+                    .collect();
+                ("local", enclaves, local)
+            }
+            TeeSettings::ConfidentialSpace {
+                enclave_urls,
+                policy,
+            } => {
+                let verifier = Arc::new(Verifier::google());
+                let enclaves = enclave_urls
+                    .into_iter()
+                    .map(|url| {
+                        let client = Client::new(&url, policy.clone(), verifier.clone())
+                            .with_attestation_tickets(tickets.clone());
+                        Enclave::new(url, client)
+                    })
+                    .collect();
+                ("confidential-space", enclaves, None)
+            }
+        };
+        let tee = Tee {
+            provider,
+            enclaves,
+            broker,
+            _local: local,
+        };
+        tee.refresh().await;
+        Ok(tee)
+    }
+
+    /// Attests (again) every enclave that needs it, all at once; records which are usable.
+    pub async fn refresh(&self) {
+        let checks = self.enclaves.iter().map(|e| async move {
+            match e.client.attested().await {
+                Ok(_) => e.set_health(Ok(())),
+                Err(err) => {
+                    tracing::warn!(enclave = %e.id, url = %e.url, error = %err, "enclave not attested");
+                    e.set_health(Err(&err.to_string()));
+                }
+            }
+        });
+        futures_util::future::join_all(checks).await;
+    }
+
+    /// Whether there is an enclave (else brokered requests run in this process: server trust).
+    pub fn enabled(&self) -> bool {
+        !self.enclaves.is_empty()
+    }
+
+    /// Every enclave, in configuration order.
+    pub fn enclaves(&self) -> &[Enclave] {
+        &self.enclaves
+    }
+
+    /// The enclaves in the order `user`'s escrows go to them: healthy ones by rendezvous score,
+    /// then the others (tried last, so that an enclave that answers again is used).
+    pub fn placement(&self, user: &UserId) -> Vec<&Enclave> {
+        let mut order: Vec<&Enclave> = self.enclaves.iter().collect();
+        order.sort_by_key(|e| {
+            (
+                std::cmp::Reverse(e.healthy()),
+                std::cmp::Reverse(score(&e.url, user)),
+            )
+        });
+        order
+    }
+
+    /// The enclave an index row names; rows from before the fleet name none and belong to the
+    /// first. `None` when that enclave is no longer configured.
+    pub fn holding(&self, stored: &str) -> Option<&Enclave> {
+        if stored.is_empty() {
+            return self.enclaves.first();
+        }
+        self.enclaves.iter().find(|e| e.url == stored)
+    }
+
+    /// The in-process broker (used when no enclave is configured).
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    /// The status for `user`: every enclave is asked for its boot over its pinned connection
+    /// (re-attesting when that fails or the token nears expiry), so an unreachable enclave is never
+    /// reported attested; the top level describes the user's enclave.
+    pub async fn status(&self, user: &UserId) -> TeeStatus {
+        if self.enclaves.is_empty() {
+            return TeeStatus {
+                provider: self.provider,
+                attested: false,
+                reason: Some("no TEE configured: brokered requests run in the host".into()),
+                boot_id: None,
+                claims: None,
+                enclave: None,
+                enclaves: Vec::new(),
+            };
+        }
+        let enclaves =
+            futures_util::future::join_all(self.enclaves.iter().map(Enclave::status)).await;
+        // After the checks: the placement sees the health they recorded.
+        let mine = self.placement(user)[0];
+        let top = enclaves
+            .iter()
+            .find(|e| e.id == mine.id)
+            .cloned()
+            .unwrap_or_else(|| enclaves[0].clone());
+        TeeStatus {
+            provider: self.provider,
+            attested: top.attested,
+            reason: top.reason,
+            boot_id: top.boot_id,
+            claims: top.claims,
+            enclave: Some(top.id),
+            enclaves,
         }
     }
 }
@@ -355,9 +522,9 @@ async fn start_local(
 mod tests {
     use super::*;
 
-    fn local_settings(dir: &tempfile::TempDir, enclave_url: Option<String>) -> TeeSettings {
+    fn local_settings(dir: &tempfile::TempDir, enclave_urls: Vec<String>) -> TeeSettings {
         TeeSettings::Local {
-            enclave_url,
+            enclave_urls,
             image_digest: None,
             local_ca_dir: dir.path().join("ca"),
             audience: "aileron-enclave".into(),
@@ -379,7 +546,7 @@ mod tests {
     }
 
     async fn local_tee(dir: &tempfile::TempDir) -> Tee {
-        Tee::start(local_settings(dir, None), access())
+        Tee::start(local_settings(dir, Vec::new()), access())
             .await
             .unwrap()
     }
@@ -388,7 +555,7 @@ mod tests {
     async fn an_external_local_enclave_needs_its_image_digest() {
         let dir = tempfile::tempdir().unwrap();
         let result = Tee::start(
-            local_settings(&dir, Some("https://127.0.0.1:8443".into())),
+            local_settings(&dir, vec!["https://127.0.0.1:8443".into()]),
             access(),
         )
         .await;
@@ -401,9 +568,14 @@ mod tests {
     async fn an_in_process_local_enclave_is_attested_and_reported() {
         let dir = tempfile::tempdir().unwrap();
         let tee = local_tee(&dir).await;
-        let status = tee.status().await;
+        let status = tee.status(&UserId::random()).await;
         assert!(status.attested, "{status:?}");
         assert_eq!(status.provider, "local");
+        assert_eq!(status.enclaves.len(), 1);
+        assert_eq!(
+            status.enclave.as_deref(),
+            Some(status.enclaves[0].id.as_str())
+        );
         assert_eq!(status.claims.unwrap().hwmodel, "LOCAL_INSECURE");
     }
 
@@ -411,7 +583,7 @@ mod tests {
     async fn an_enclave_that_does_not_verify_is_reported_not_attested() {
         let dir = tempfile::tempdir().unwrap();
         let local = local_tee(&dir).await;
-        let url = local.client().unwrap().base_url().to_owned();
+        let url = local.enclaves()[0].client().base_url().to_owned();
         // The same enclave under a production policy: Google's root refuses the local chain.
         let policy = Policy::production(
             "aileron-enclave",
@@ -421,14 +593,15 @@ mod tests {
         .unwrap();
         let tee = Tee::start(
             TeeSettings::ConfidentialSpace {
-                enclave_url: url,
+                enclave_urls: vec![url],
                 policy,
             },
             access(),
         )
         .await
         .unwrap();
-        let status = tee.status().await;
+        assert!(!tee.enclaves()[0].healthy(), "it takes no escrow");
+        let status = tee.status(&UserId::random()).await;
         assert!(!status.attested);
         assert!(status.reason.unwrap().contains("chain"));
     }
@@ -445,10 +618,10 @@ mod tests {
         let config = crate::config::Config::try_from(raw).unwrap();
         match TeeSettings::from_config(&config).unwrap() {
             TeeSettings::ConfidentialSpace {
-                enclave_url,
+                enclave_urls,
                 policy,
             } => {
-                assert_eq!(enclave_url, "https://enclave.example:8443/");
+                assert_eq!(enclave_urls, ["https://enclave.example:8443/"]);
                 assert_eq!(policy.image_digests(), [digest]);
                 assert_eq!(policy.project_ids(), Some(&["my-project".to_owned()][..]));
                 assert_eq!(policy.support_attributes(), ["STABLE"]);
@@ -510,9 +683,77 @@ mod tests {
         let status = Tee::start(TeeSettings::Disabled, access())
             .await
             .unwrap()
-            .status()
+            .status(&UserId::random())
             .await;
         assert_eq!(status.provider, "disabled");
         assert!(!status.attested);
+    }
+
+    #[test]
+    fn rendezvous_moves_only_the_users_of_an_enclave_that_leaves() {
+        let urls: Vec<String> = (1..=3)
+            .map(|i| format!("https://10.0.0.{i}:8443"))
+            .collect();
+        let users: Vec<UserId> = (0..3000).map(|_| UserId::random()).collect();
+        let pick = |pool: &[String], user: &UserId| -> String {
+            pool.iter().max_by_key(|u| score(u, user)).unwrap().clone()
+        };
+        let before: Vec<String> = users.iter().map(|u| pick(&urls, u)).collect();
+        // Spread: each of three enclaves gets roughly a third.
+        for url in &urls {
+            let n = before.iter().filter(|b| *b == url).count();
+            assert!((800..1200).contains(&n), "{url}: {n} of 3000");
+        }
+        let remaining = &urls[1..];
+        for (user, was) in users.iter().zip(&before) {
+            let now = pick(remaining, user);
+            if was != &urls[0] {
+                assert_eq!(&now, was, "a user of a remaining enclave stays");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn placement_puts_healthy_enclaves_first_in_each_users_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = local_tee(&dir).await;
+        let live = local.enclaves()[0].client().base_url().to_owned();
+        let digest = aileron_enclave::attester::executable_digest().unwrap();
+        // A fleet of the live enclave and one nobody listens at.
+        let dead = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("https://{}", l.local_addr().unwrap())
+        };
+        let tee = Tee::start(
+            TeeSettings::Local {
+                enclave_urls: vec![dead.clone(), live.trim_end_matches('/').to_owned()],
+                image_digest: Some(digest),
+                local_ca_dir: dir.path().join("ca"),
+                audience: "aileron-enclave".into(),
+                escrow_ttl: std::time::Duration::from_secs(3600),
+            },
+            access(),
+        )
+        .await
+        .unwrap();
+        assert!(!tee.enclaves()[0].healthy() && tee.enclaves()[1].healthy());
+        for _ in 0..50 {
+            let user = UserId::random();
+            assert_eq!(tee.placement(&user)[0].url, tee.enclaves()[1].url);
+        }
+        let status = tee.status(&UserId::random()).await;
+        assert_eq!(status.enclaves.len(), 2);
+        assert!(!status.enclaves[0].attested && status.enclaves[1].attested);
+        assert!(status.attested, "the caller's enclave is the live one");
+        assert!(
+            !status.enclaves[0].id.contains("127.0.0.1"),
+            "no address is shown"
+        );
+        assert_eq!(
+            tee.holding("").unwrap().url,
+            dead,
+            "rows from before the fleet: the first"
+        );
+        assert!(tee.holding("https://elsewhere:1").is_none());
     }
 }

@@ -190,7 +190,7 @@ fn every_bad_value_is_named_with_its_accepted_form() {
         (
             "enclave url",
             &[("AILERON_TEE_PROVIDER", "confidential-space")],
-            "AILERON_ENCLAVE_URL: required when AILERON_TEE_PROVIDER=confidential-space",
+            "AILERON_ENCLAVE_URL: required (or AILERON_ENCLAVE_URLS) when AILERON_TEE_PROVIDER=confidential-space",
         ),
         (
             "digest",
@@ -219,7 +219,7 @@ fn every_bad_value_is_named_with_its_accepted_form() {
                 ("AILERON_TEE_PROVIDER", "local"),
                 ("AILERON_ENCLAVE_URL", "https://127.0.0.1:8443"),
             ],
-            "AILERON_ENCLAVE_IMAGE_DIGEST: required when AILERON_TEE_PROVIDER=local with AILERON_ENCLAVE_URL (the sha256 of the enclave binary)",
+            "AILERON_ENCLAVE_IMAGE_DIGEST: required when AILERON_TEE_PROVIDER=local with AILERON_ENCLAVE_URL or AILERON_ENCLAVE_URLS (the sha256 of the enclave binary)",
         ),
         (
             "enclave url over plain http",
@@ -308,10 +308,11 @@ fn a_local_enclave_is_external_with_its_url_and_digest_else_in_process() {
     .unwrap();
     match external.tee {
         TeeProvider::Local {
-            enclave_url: Some(url),
+            enclave_urls,
             image_digest: Some(d),
         } => {
-            assert_eq!(url.as_str(), "https://127.0.0.1:8443/");
+            assert_eq!(enclave_urls.len(), 1);
+            assert_eq!(enclave_urls[0].as_str(), "https://127.0.0.1:8443/");
             assert_eq!(d, digest);
         }
         other => panic!("{other:?}"),
@@ -320,7 +321,7 @@ fn a_local_enclave_is_external_with_its_url_and_digest_else_in_process() {
     assert_eq!(
         in_process.tee,
         TeeProvider::Local {
-            enclave_url: None,
+            enclave_urls: Vec::new(),
             image_digest: None
         }
     );
@@ -331,4 +332,64 @@ fn a_local_enclave_is_external_with_its_url_and_digest_else_in_process() {
     .err()
     .expect("refused");
     assert!(err.to_string().starts_with("AILERON_ENCLAVE_URL"), "{err}");
+}
+
+#[test]
+fn an_enclave_fleet_is_a_list_of_distinct_https_urls_given_one_way() {
+    let digest = format!("sha256:{}", "e".repeat(64));
+    let fleet = |urls: &str| {
+        with(&[
+            ("AILERON_TEE_PROVIDER", "local"),
+            ("AILERON_ENCLAVE_URLS", urls),
+            ("AILERON_ENCLAVE_IMAGE_DIGEST", &digest),
+        ])
+    };
+    match fleet("https://10.0.0.2:8443, https://10.0.0.3:8443\nhttps://10.0.0.4:8443")
+        .unwrap()
+        .tee
+    {
+        TeeProvider::Local { enclave_urls, .. } => assert_eq!(
+            enclave_urls.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            [
+                "https://10.0.0.2:8443/",
+                "https://10.0.0.3:8443/",
+                "https://10.0.0.4:8443/"
+            ]
+        ),
+        other => panic!("{other:?}"),
+    }
+    for (urls, expected) in [
+        ("https://a:1,https://a:1", "each enclave URL once"),
+        (" , ", "1 to 64 https:// URLs"),
+        ("https://a:1,http://b:1", "an absolute https:// URL"),
+    ] {
+        let err = fleet(urls).err().expect("refused").to_string();
+        assert!(
+            err.starts_with("AILERON_ENCLAVE_URLS") && err.contains(expected),
+            "{urls}: {err}"
+        );
+    }
+    let too_many: Vec<String> = (0..65).map(|i| format!("https://e{i}:8443")).collect();
+    assert!(fleet(&too_many.join(",")).is_err());
+    let both = with(&[
+        ("AILERON_TEE_PROVIDER", "local"),
+        ("AILERON_ENCLAVE_URL", "https://a:1"),
+        ("AILERON_ENCLAVE_URLS", "https://b:1"),
+        ("AILERON_ENCLAVE_IMAGE_DIGEST", &digest),
+    ])
+    .err()
+    .expect("refused")
+    .to_string();
+    assert!(both.contains("use one of the two"), "{both}");
+    // Confidential Space takes the list too.
+    let cs = with(&[
+        ("AILERON_TEE_PROVIDER", "confidential-space"),
+        ("AILERON_ENCLAVE_URLS", "https://a:8443,https://b:8443"),
+        ("AILERON_ENCLAVE_IMAGE_DIGEST", &digest),
+        ("AILERON_GCP_PROJECT_ID", "p"),
+    ])
+    .unwrap();
+    assert!(
+        matches!(cs.tee, TeeProvider::ConfidentialSpace { enclave_urls, .. } if enclave_urls.len() == 2)
+    );
 }

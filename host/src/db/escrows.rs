@@ -8,7 +8,7 @@ use super::{DbError, Exec};
 /// The columns every query of this table reads.
 macro_rules! escrow_columns {
     () => {
-        "id, name, credential_id, escrow_id, handle, boot_id, expires_at, lost_at, created_at"
+        "id, name, credential_id, escrow_id, handle, boot_id, enclave, expires_at, lost_at, created_at"
     };
 }
 use crate::ids::UserId;
@@ -41,6 +41,8 @@ pub struct EscrowRow {
     /// The handle sealed with the host key (base64url).
     pub handle: String,
     pub boot_id: String,
+    /// The configured URL of the enclave of the fleet that holds it.
+    pub enclave: String,
     pub expires_at: i64,
     pub lost_at: Option<i64>,
     pub created_at: i64,
@@ -54,6 +56,7 @@ fn escrow(r: AnyRow) -> Result<EscrowRow, DbError> {
         escrow_id: r.try_get("escrow_id")?,
         handle: r.try_get("handle")?,
         boot_id: r.try_get("boot_id")?,
+        enclave: r.try_get("enclave")?,
         expires_at: r.try_get("expires_at")?,
         lost_at: r.try_get("lost_at")?,
         created_at: r.try_get("created_at")?,
@@ -69,10 +72,11 @@ pub async fn upsert<'c>(
 ) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO escrows (id, user_id, kind, name, credential_id, escrow_id, handle, boot_id, \
-         expires_at, lost_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10) \
+         expires_at, lost_at, created_at, enclave) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11) \
          ON CONFLICT (user_id, kind, name) DO UPDATE SET id = $1, credential_id = $5, \
          escrow_id = $6, handle = $7, boot_id = $8, expires_at = $9, lost_at = NULL, \
-         created_at = $10",
+         created_at = $10, enclave = $11",
     )
     .bind(&row.id)
     .bind(user.as_str())
@@ -84,6 +88,7 @@ pub async fn upsert<'c>(
     .bind(&row.boot_id)
     .bind(row.expires_at)
     .bind(row.created_at)
+    .bind(&row.enclave)
     .execute(ex)
     .await?;
     Ok(())
@@ -146,18 +151,32 @@ pub async fn remove<'c>(
     row.map(escrow).transpose()
 }
 
-/// Marks every row of another boot lost (the enclave restarted and forgot them).
+/// Marks lost every row `enclave` holds from a boot other than `current_boot` (it restarted and
+/// forgot them). Other enclaves' rows are untouched.
 pub async fn mark_lost<'c>(
     ex: impl Exec<'c>,
+    enclave: &str,
     current_boot: &str,
     now: i64,
 ) -> Result<u64, DbError> {
-    let done =
-        sqlx::query("UPDATE escrows SET lost_at = $2 WHERE boot_id <> $1 AND lost_at IS NULL")
-            .bind(current_boot)
-            .bind(now)
-            .execute(ex)
-            .await?;
+    let done = sqlx::query(
+        "UPDATE escrows SET lost_at = $3 WHERE enclave = $1 AND boot_id <> $2 AND lost_at IS NULL",
+    )
+    .bind(enclave)
+    .bind(current_boot)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Rows written before the fleet (no enclave recorded) belong to the one enclave configured then:
+/// they are given `enclave`. Returns how many.
+pub async fn adopt_unplaced<'c>(ex: impl Exec<'c>, enclave: &str) -> Result<u64, DbError> {
+    let done = sqlx::query("UPDATE escrows SET enclave = $1 WHERE enclave = ''")
+        .bind(enclave)
+        .execute(ex)
+        .await?;
     Ok(done.rows_affected())
 }
 

@@ -87,25 +87,22 @@ pub struct RegisterEscrow {
     ciphertext: String,
 }
 
-/// Relays the enclave's attestation for the caller's nonce, unchanged: the caller verifies the
-/// token itself (with nonces `[nonce, binding]`) before sealing anything to the enclave.
+/// Relays the attestation of the caller's enclave (the one of the fleet their escrows go to) for
+/// the caller's nonce, unchanged: the caller verifies the token itself (with nonces
+/// `[nonce, binding]`) before sealing anything to the enclave.
 #[utoipa::path(post, path = "/v1/tee/attestation", tag = "tee", request_body = AttestationNonce,
     responses((status = 200, body = AttestationDoc), (status = 409, body = crate::http::error::ErrorBody),
         (status = 503, body = crate::http::error::ErrorBody)))]
 pub async fn attestation(
     State(state): State<AppState>,
-    _who: AuthUser,
+    who: AuthUser,
     JsonBody(body): JsonBody<AttestationNonce>,
 ) -> Result<Json<AttestationResponse>, Error> {
-    let client = state.tee.client().ok_or(Error::TeeDisabled)?;
-    client
-        .relay_attestation(&body.nonce)
+    state
+        .escrows
+        .relay_attestation(&who.user_id, &body.nonce)
         .await
         .map(Json)
-        .map_err(|e| match e {
-            aileron_sdk::Error::Invalid(m) => Error::InvalidRequest(m),
-            other => Error::EnclaveUnavailable(other.to_string()),
-        })
 }
 
 /// An admission ticket: lets the caller create escrows straight at this server's enclave.
@@ -127,7 +124,9 @@ pub async fn admission(
     State(state): State<AppState>,
     who: AuthUser,
 ) -> Result<Json<Ticket>, Error> {
-    state.tee.client().ok_or(Error::TeeDisabled)?;
+    if !state.tee.enabled() {
+        return Err(Error::TeeDisabled);
+    }
     let ticket = state.admission.for_user(&who.user_id)?;
     Ok(Json(Ticket {
         ticket: ticket.expose_secret().to_owned(),

@@ -22,7 +22,7 @@ pub struct StatusView {
     status: TeeStatus,
     /// The caller's escrows in the enclave now.
     escrows_active: i64,
-    /// The caller's escrows the enclave lost by restarting.
+    /// The caller's escrows lost by an enclave restarting.
     escrows_lost: i64,
     /// Who brokers: `enclave`, or `server` (no enclave: the server can read a vault's
     /// credentials while it is unlocked).
@@ -42,10 +42,15 @@ pub async fn status(
     State(state): State<AppState>,
     who: AuthUser,
 ) -> Result<Json<StatusView>, Error> {
-    // The status asks the enclave for its boot; a restart is noticed now, not at the next tick.
-    let status = state.tee.status().await;
-    if let Some(boot) = &status.boot_id {
-        state.escrows.lost_before(boot).await?;
+    // The status asks every enclave for its boot; a restart is noticed now, not at the next tick.
+    let status = state.tee.status(&who.user_id).await;
+    for e in &status.enclaves {
+        if let (Some(boot), Some(enclave)) = (
+            &e.boot_id,
+            state.tee.enclaves().iter().find(|c| c.id == e.id),
+        ) {
+            state.escrows.lost_before(enclave, boot).await?;
+        }
     }
     let (escrows_active, escrows_lost) = state.escrows.counts(&who.user_id).await?;
     let action = (escrows_lost > 0).then_some(

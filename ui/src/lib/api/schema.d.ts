@@ -470,8 +470,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Relays the enclave's attestation for the caller's nonce, unchanged: the caller verifies the
-         *     token itself (with nonces `[nonce, binding]`) before sealing anything to the enclave.
+         * Relays the attestation of the caller's enclave (the one of the fleet their escrows go to) for
+         *     the caller's nonce, unchanged: the caller verifies the token itself (with nonces
+         *     `[nonce, binding]`) before sealing anything to the enclave.
          */
         post: operations["attestation"];
         delete?: never;
@@ -730,6 +731,21 @@ export interface components {
          * @enum {string}
          */
         Delivery: "cookie" | "body";
+        /** @description One enclave of the fleet, as this replica sees it now. */
+        EnclaveStatus: {
+            /** @description Attested and reachable: new escrows may be placed on it. */
+            attested: boolean;
+            /** @description Its boot. */
+            boot_id?: string | null;
+            claims?: null | components["schemas"]["StatusClaims"];
+            /**
+             * @description A short name: the first 12 hex digits of SHA-256 of its configured URL (the URL itself is
+             *     an internal address and is not shown).
+             */
+            id: string;
+            /** @description Why not, when it is not. */
+            reason?: string | null;
+        };
         /** @description An enterprise (the account that owns users). */
         EnterpriseId: string;
         /** @description What `GET /v1/enterprises/me` returns. */
@@ -999,7 +1015,7 @@ export interface components {
             escrows_active: number;
             /**
              * Format: int64
-             * @description The caller's escrows the enclave lost by restarting.
+             * @description The caller's escrows lost by an enclave restarting.
              */
             escrows_lost: number;
             /**
@@ -1010,13 +1026,21 @@ export interface components {
             /** @description The same in words. */
             trust_statement: string;
         };
-        /** @description The attestation state, as `GET /v1/tee/status` reports it. */
+        /**
+         * @description The attestation state, as `GET /v1/tee/status` reports it. The top-level fields describe the
+         *     enclave that holds the caller's escrows (or would, at their next unlock); `enclaves` lists
+         *     every enclave of the fleet.
+         */
         TeeStatus: {
-            /** @description Whether the enclave is attested now. */
+            /** @description Whether the caller's enclave is attested and reachable now. */
             attested: boolean;
-            /** @description The enclave's boot. */
+            /** @description The caller's enclave's boot. */
             boot_id?: string | null;
             claims?: null | components["schemas"]["StatusClaims"];
+            /** @description The id of the caller's enclave in `enclaves`. */
+            enclave?: string | null;
+            /** @description Every enclave of the fleet, in configuration order (empty without an enclave). */
+            enclaves: components["schemas"]["EnclaveStatus"][];
             /** @description `disabled`, `local` or `confidential-space`. */
             provider: string;
             /** @description Why not, when it is not. */
