@@ -11,6 +11,7 @@ export type SignInMethods = Schemas['SignInMethods'];
 export type Provider = Schemas['Provider'];
 export type TeeStatus = Schemas['StatusView'];
 export type StatusClaims = Schemas['StatusClaims'];
+export type EnclaveStatus = Schemas['EnclaveStatus'];
 export type Trust = Schemas['Trust'];
 export type VaultInfo = Schemas['VaultInfo'];
 export type Locked = Schemas['Locked'];
