@@ -489,28 +489,39 @@ impl Escrows {
     ) -> Result<BrokeredResponse, Error> {
         caller.may_use(name)?;
         let user = &caller.user_id;
-        let row = self.vault.credential(user, name).await?;
         let result = match self.tee.enabled() {
-            true => self.via_enclave(user, &row, request).await,
-            false => self.in_server(user, &row, request).await,
+            true => {
+                // An unknown name is refused before anything is audited, as in server trust.
+                let (credential_id, indexed) = escrows::for_credential(&self.db.pool, user, name)
+                    .await?
+                    .ok_or(Error::NotFound)?;
+                self.via_enclave(user, &credential_id, indexed, request)
+                    .await
+            }
+            false => {
+                let row = self.vault.credential(user, name).await?;
+                self.in_server(user, &row, request).await
+            }
         };
         self.audit_request(caller, "credential", name, request, &result)
             .await?;
         result
     }
 
+    /// Through the enclave that holds the credential's escrow (the credential's id and its
+    /// escrow's index row came in one query).
     async fn via_enclave(
         &self,
         user: &UserId,
-        row: &CredentialRow,
+        credential_id: &str,
+        indexed: Option<EscrowRow>,
         request: &BrokeredRequest,
     ) -> Result<BrokeredResponse, Error> {
-        let indexed = escrows::get(&self.db.pool, user, Kind::Credential, &row.name).await?;
         let indexed = match indexed {
             Some(e) if e.lost_at.is_some() => return Err(Error::EscrowLost(LOST_VAULT.into())),
             Some(e)
                 if e.expires_at > self.clock.now()
-                    && e.credential_id.as_deref() == Some(&row.id) =>
+                    && e.credential_id.as_deref() == Some(credential_id) =>
             {
                 e
             }

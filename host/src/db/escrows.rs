@@ -132,6 +132,34 @@ pub async fn get<'c>(
     row.map(escrow).transpose()
 }
 
+/// A vault credential's id and its escrow's row, if any, in one round trip: what a brokered
+/// request through the enclave needs. `None` when the user has no such credential.
+pub async fn for_credential<'c>(
+    ex: impl Exec<'c>,
+    user: &UserId,
+    name: &str,
+) -> Result<Option<(String, Option<EscrowRow>)>, DbError> {
+    let row = sqlx::query(
+        "SELECT c.id AS credential_row_id, e.id, e.name, e.credential_id, e.escrow_id, e.handle, \
+         e.boot_id, e.enclave, e.expires_at, e.lost_at, e.created_at \
+         FROM credentials c LEFT JOIN escrows e \
+           ON e.user_id = c.user_id AND e.kind = 'credential' AND e.name = c.name \
+         WHERE c.user_id = $1 AND c.name = $2",
+    )
+    .bind(user.as_str())
+    .bind(name)
+    .fetch_optional(ex)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let credential: String = row.try_get("credential_row_id")?;
+    let escrowed: Option<String> = row.try_get("id")?;
+    let escrow = match escrowed {
+        Some(_) => Some(escrow(row)?),
+        None => None,
+    };
+    Ok(Some((credential, escrow)))
+}
+
 /// Removes one of the user's rows; returns it.
 pub async fn remove<'c>(
     ex: impl Exec<'c>,
