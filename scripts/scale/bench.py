@@ -8,6 +8,7 @@ Usage: python3 scripts/scale/bench.py BIN_DIR UPSTREAM_URL SECONDS RATE"""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from fleet import Fleet, call  # noqa: E402
 from test_fleet import User, journey, sign_up  # noqa: E402
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes have used so far (/proc/PID/stat)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids() -> list[int]:
+    done = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True)
+    return [int(p) for p in done.stdout.split()]
 
 
 def oha(*args: str) -> dict:  # type: ignore[type-arg]
@@ -55,7 +73,18 @@ def main() -> int:
         for replicas in (1, 2):
             fleet.balance(fleet.server_urls[:replicas])
             paced = oha("-z", f"{secs}s", "-q", rate, "-c", "16", *brokered)
+            groups = {
+                "API servers": [fleet.processes[f"server{i + 1}"].pid for i in range(replicas)],
+                "enclaves": [fleet.processes[f"enclave{i + 1}"].pid for i in range(fleet.n_enclaves)],
+                "nginx": [int(p) for p in subprocess.run(["pgrep", "-x", "nginx"], capture_output=True, text=True).stdout.split()],
+                "PostgreSQL": postgres_pids(),
+            }
+            before = {name: cpu_seconds(pids) for name, pids in groups.items()}
             flat = oha("-z", f"{secs}s", "-c", "64", *brokered)
+            served = flat["summary"]["requestsPerSec"] * flat["summary"]["total"]
+            for name, pids in groups.items():
+                used = cpu_seconds(pids) - before[name]
+                rows.append((f"{replicas} replica(s): CPU per 1k brokered requests, {name}", f"{1000 * used / served * 1000:.0f} ms"))
             ms = lambda r, p: r["latencyPercentiles"][p] * 1000  # noqa: E731
             ok = lambda r: r["summary"]["successRate"] * 100  # noqa: E731
             rows += [
@@ -68,8 +97,10 @@ def main() -> int:
                     f"{ms(paced, 'p50') - ms(direct, 'p50'):.2f} / {ms(paced, 'p99') - ms(direct, 'p99'):.2f} ms",
                 ),
             ]
-        events = fleet.psql("SELECT COUNT(*) FROM audit_events")
-        rows.append(("audit events written during the run", events))
+        events = int(fleet.psql("SELECT COUNT(*) FROM audit_events"))
+        size = int(fleet.psql("SELECT pg_total_relation_size('audit_events')"))
+        rows.append(("audit events written during the run", str(events)))
+        rows.append(("audit bytes per event (table and indexes)", f"{size / events:.0f} B"))
     finally:
         fleet.stop()
     print(f"\n{'measure (' + secs + ' s per run)':<56} value")
