@@ -67,7 +67,8 @@ pub struct EscrowView {
     pub boot_id: String,
     /// Unix seconds.
     pub expires_at: i64,
-    /// `active`, `expired` or `lost` (the enclave restarted).
+    /// `active`, `expired`, `lost` (the enclave restarted, or left the configuration) or
+    /// `unavailable` (the enclave holding it does not answer now: unlock again to move it).
     pub status: &'static str,
 }
 
@@ -99,8 +100,9 @@ pub struct Usable {
     /// Unix seconds, when escrowed.
     pub expires_at: Option<i64>,
     /// `active`; `not_escrowed` (the owner must unlock the vault), `lost` (the enclave
-    /// restarted: the owner must unlock again), `expired`; or `server` (server-trust mode: usable
-    /// while the owner's vault session is open).
+    /// restarted: the owner must unlock again), `unavailable` (the enclave holding the escrow
+    /// does not answer now: the owner's next unlock moves it), `expired`; or `server`
+    /// (server-trust mode: usable while the owner's vault session is open).
     pub status: &'static str,
 }
 
@@ -235,6 +237,20 @@ impl Escrows {
         Err(last.unwrap_or(Error::TeeDisabled))
     }
 
+    /// An index row as the API shows it: an escrow whose enclave left the configuration is
+    /// `lost`, one whose enclave does not answer now is `unavailable`.
+    fn view(&self, row: &EscrowRow, now: i64) -> EscrowView {
+        let mut view = escrow_view(row, now);
+        if view.status == "active" && self.tee.enabled() {
+            match self.tee.holding(&row.enclave) {
+                None => view.status = "lost",
+                Some(enclave) if !enclave.healthy() => view.status = "unavailable",
+                Some(_) => {}
+            }
+        }
+        view
+    }
+
     /// The enclave holding an index row's escrow; one no longer configured lost it.
     fn holder(&self, row: &EscrowRow, kind: Kind) -> Result<&Enclave, Error> {
         if !self.tee.enabled() {
@@ -353,7 +369,7 @@ impl Escrows {
             self.revoke_at_enclave(user, Kind::Credential, &previous)
                 .await;
         }
-        Ok(escrow_view(&indexed, self.clock.now()))
+        Ok(self.view(&indexed, self.clock.now()))
     }
 
     /// The sealed scope must be exactly the credential's policy (agents rely on it) with a
@@ -423,7 +439,7 @@ impl Escrows {
         name: &str,
     ) -> Result<Option<EscrowView>, Error> {
         let row = escrows::get(&self.db.pool, user, kind, name).await?;
-        Ok(row.map(|r| escrow_view(&r, self.clock.now())))
+        Ok(row.map(|r| self.view(&r, self.clock.now())))
     }
 
     /// Every escrow of `kind` the user holds.
@@ -432,7 +448,7 @@ impl Escrows {
         Ok(escrows::list(&self.db.pool, user, kind)
             .await?
             .iter()
-            .map(|r| escrow_view(r, now))
+            .map(|r| self.view(r, now))
             .collect())
     }
 
@@ -450,7 +466,7 @@ impl Escrows {
             let policy: Option<CredentialPolicy> = serde_json::from_str(&row.policy).ok();
             let escrow = escrowed.iter().find(|e| e.name == row.name);
             let status = match escrow {
-                Some(e) => escrow_view(e, now).status,
+                Some(e) => self.view(e, now).status,
                 None if server_trust => "server",
                 None => "not_escrowed",
             };
@@ -465,7 +481,7 @@ impl Escrows {
             });
         }
         for row in escrows::list(&self.db.pool, user, Kind::Sealed).await? {
-            let view = escrow_view(&row, now);
+            let view = self.view(&row, now);
             out.push(Usable {
                 source: "escrow",
                 kind: None,
@@ -614,7 +630,7 @@ impl Escrows {
         let row = self
             .index(user, Kind::Sealed, name, None, &escrow, enclave)
             .await?;
-        Ok(escrow_view(&row, self.clock.now()))
+        Ok(self.view(&row, self.clock.now()))
     }
 
     /// Revokes a sealed escrow at the enclave and forgets it.
@@ -730,13 +746,21 @@ impl Escrows {
     }
 
     /// Gives the rows written before the fleet (no enclave recorded) to the first enclave, the
-    /// one configured then.
-    pub async fn adopt_unplaced(&self) -> Result<(), crate::db::DbError> {
-        if let Some(first) = self.tee.enclaves().first() {
-            let adopted = escrows::adopt_unplaced(&self.db.pool, &first.url).await?;
-            if adopted > 0 {
-                tracing::info!(enclave = %first.id, escrows = adopted, "escrows indexed before the enclave fleet are held by the first enclave");
-            }
+    /// one configured then, and marks lost the rows of enclaves no longer configured.
+    pub async fn reconcile_enclaves(&self) -> Result<(), crate::db::DbError> {
+        let urls: Vec<&str> = self.tee.enclaves().iter().map(|e| e.url.as_str()).collect();
+        let (adopted, lost) = escrows::reconcile(&self.db.pool, &urls, self.clock.now()).await?;
+        if adopted > 0 {
+            tracing::info!(
+                escrows = adopted,
+                "escrows indexed before the enclave fleet are held by the first enclave"
+            );
+        }
+        if lost > 0 {
+            tracing::warn!(
+                escrows = lost,
+                "escrows held by enclaves no longer configured are lost: their owners unlock again"
+            );
         }
         Ok(())
     }

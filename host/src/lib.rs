@@ -133,7 +133,7 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         quotas: config.quotas,
     };
     warn_about_legacy_vaults(&db).await;
-    escrows.adopt_unplaced().await?;
+    escrows.reconcile_enclaves().await?;
     let local_user = match config.database.auth_enabled() {
         true => None,
         false => Some(local_user(&auth).await?),

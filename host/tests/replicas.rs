@@ -8,6 +8,7 @@ mod common;
 use aileron_host::config::Database;
 use aileron_host::db::Db;
 use aileron_host::db::audit::{AuditRow, Filter};
+use aileron_host::db::escrows::{self, EscrowRow, Kind};
 use aileron_host::ids::UserId;
 use common::{Backend, Options, TestDb, TestServer, code};
 use secrecy::SecretString;
@@ -25,6 +26,61 @@ async fn replica_of(first: &TestServer, per_account: u32) -> TestServer {
         },
     )
     .await
+}
+
+both_backends!(escrows_of_enclaves_no_longer_configured_are_lost_and_older_rows_are_adopted);
+
+async fn escrows_of_enclaves_no_longer_configured_are_lost_and_older_rows_are_adopted(b: Backend) {
+    let tdb = TestDb::new(b).await;
+    let database = match b {
+        Backend::Postgres => Database::Postgres(SecretString::from(tdb.url.clone())),
+        Backend::Sqlite => Database::Sqlite(SecretString::from(tdb.url.clone())),
+    };
+    let db = Db::connect(&database, None).await.unwrap();
+    db.migrate().await.unwrap();
+    let user = UserId::random();
+    sqlx::query("INSERT INTO enterprises (id, name, kind, domain, created_at) VALUES ('e', 'e', 'personal', NULL, 0)")
+        .execute(&db.pool).await.unwrap();
+    sqlx::query("INSERT INTO users (id, enterprise_id, email, role, created_at) VALUES ($1, 'e', 'r@acme.test', 'owner', 0)")
+        .bind(user.as_str()).execute(&db.pool).await.unwrap();
+    for (name, enclave) in [
+        ("old", ""),
+        ("kept", "https://b:1"),
+        ("gone", "https://c:1"),
+    ] {
+        let row = EscrowRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.into(),
+            credential_id: None,
+            escrow_id: format!("esc-{name}"),
+            handle: "sealed".into(),
+            boot_id: "boot".into(),
+            enclave: enclave.into(),
+            expires_at: i64::MAX / 2,
+            lost_at: None,
+            created_at: 0,
+        };
+        escrows::upsert(&db.pool, &user, Kind::Sealed, &row)
+            .await
+            .unwrap();
+    }
+    let (adopted, lost) = escrows::reconcile(&db.pool, &["https://a:1", "https://b:1"], 77)
+        .await
+        .unwrap();
+    assert_eq!((adopted, lost), (1, 1));
+    let rows = escrows::list(&db.pool, &user, Kind::Sealed).await.unwrap();
+    let by = |n: &str| rows.iter().find(|r| r.name == n).unwrap().clone();
+    assert_eq!(
+        (by("old").enclave.as_str(), by("old").lost_at),
+        ("https://a:1", None)
+    );
+    assert_eq!(
+        (by("kept").enclave.as_str(), by("kept").lost_at),
+        ("https://b:1", None)
+    );
+    assert_eq!(by("gone").lost_at, Some(77));
+    db.pool.close().await;
+    tdb.cleanup().await;
 }
 
 #[tokio::test]

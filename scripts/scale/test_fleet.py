@@ -9,6 +9,7 @@ Ends with one line `interop: N passed`; exits non-zero when a check failed."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import sys
 import traceback
@@ -58,8 +59,6 @@ def journey(fleet: Fleet, user: User) -> None:
     fleet.cli(user.config, "vault", "set", stdin=PASSPHRASE + "\n")
     allow = f"GET {fleet.upstream.base}/api/"
     fleet.cli(user.config, "credential", "add", "--name", "api", "--allow", allow, stdin=f"{PASSPHRASE}\n{user.secret}\n")
-    import json
-
     user.token = json.loads(fleet.cli(user.config, "agent-token", "create", "--name", "bot"))["token"]
 
 
@@ -179,12 +178,21 @@ def main() -> int:
         for user in moved:
             answer = brokered(fleet, user, f"{user.email}/lost")
             assert answer.status in (409, 410, 503), ("its users' escrows are gone", answer.status, answer.body)
-            status = call("GET", f"{fleet.lb}/v1/tee/status", token=user.session).json()
-            fleet_view = {e["id"]: e["attested"] for e in status["enclaves"]}
-            assert fleet_view == {ids[victim]: False, ids[1 - victim]: True}, fleet_view
+            # Each replica, asked directly, reports the fleet as it sees it now.
+            for server in fleet.server_urls:
+                status = call("GET", f"{server}/v1/tee/status", token=user.session).json()
+                fleet_view = {e["id"]: e["attested"] for e in status["enclaves"]}
+                assert fleet_view == {ids[victim]: False, ids[1 - victim]: True}, fleet_view
+            # An agent is told its credential cannot be used now, and why.
+            listed = call("GET", f"{fleet.lb}/v1/agent/credentials", token=user.token)
+            assert listed.status == 200, listed.body
+            states = {c["name"]: c["status"] for c in listed.json()}
+            assert states == {"api": "unavailable"}, states
             # The next unlock places the escrows on the enclave that is left.
             fleet.cli(user.config, "vault", "unlock", stdin=PASSPHRASE + "\n")
             assert my_enclave(fleet, user) == ids[1 - victim]
+            listed = call("GET", f"{fleet.lb}/v1/agent/credentials", token=user.token).json()
+            assert [c["status"] for c in listed] == ["active"], listed
             for i in range(2):
                 path = f"{user.email}/moved/{i}"
                 answer = brokered(fleet, user, path)

@@ -199,13 +199,33 @@ pub async fn mark_lost<'c>(
 }
 
 /// Rows written before the fleet (no enclave recorded) belong to the one enclave configured then:
-/// they are given `enclave`. Returns how many.
-pub async fn adopt_unplaced<'c>(ex: impl Exec<'c>, enclave: &str) -> Result<u64, DbError> {
-    let done = sqlx::query("UPDATE escrows SET enclave = $1 WHERE enclave = ''")
-        .bind(enclave)
+/// they are given `enclaves[0]`. Rows of an enclave no longer in `enclaves` are marked lost at
+/// `now` (no request can reach them). Returns `(adopted, lost)`.
+pub async fn reconcile(
+    ex: &sqlx::AnyPool,
+    enclaves: &[&str],
+    now: i64,
+) -> Result<(u64, u64), DbError> {
+    let Some(first) = enclaves.first() else {
+        return Ok((0, 0));
+    };
+    let adopted = sqlx::query("UPDATE escrows SET enclave = $1 WHERE enclave = ''")
+        .bind(*first)
         .execute(ex)
-        .await?;
-    Ok(done.rows_affected())
+        .await?
+        .rows_affected();
+    // Audited: built only from numbered placeholders; every URL is bound.
+    let list: Vec<String> = (0..enclaves.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "UPDATE escrows SET lost_at = $1 WHERE lost_at IS NULL AND enclave NOT IN ({})",
+        list.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for url in enclaves {
+        query = query.bind(*url);
+    }
+    let lost = query.execute(ex).await?.rows_affected();
+    Ok((adopted, lost))
 }
 
 /// The user's live and lost rows of both kinds: `(live, lost)`.

@@ -81,7 +81,7 @@ export interface Credential {
   readonly kind: string | null;
   /** Its allow rules; null for a sealed escrow, whose scope the server does not keep. */
   readonly allow: readonly AllowRule[] | null;
-  /** `active`, `not_escrowed` (the vault is locked), `lost`, `expired` or `server`; unknown values pass through. */
+  /** `active`, `not_escrowed` (the vault is locked), `lost`, `unavailable`, `expired` or `server`; unknown values pass through. */
   readonly status: string;
   readonly expiresAt: Date | null;
   readonly maxUses: number | null;

@@ -51,7 +51,7 @@ export interface UsableWire {
   /** Unix seconds. */
   expires_at?: number | null;
   max_uses?: number | null;
-  /** `active`, `not_escrowed`, `lost`, `expired` or `server`; unknown values pass through. */
+  /** `active`, `not_escrowed`, `lost`, `unavailable`, `expired` or `server`; unknown values pass through. */
   status: string;
 }
 

@@ -75,8 +75,9 @@ class AllowRule:
 class Credential:
     """A credential or escrow this token may use, as `GET /v1/agent/credentials` lists it.
 
-    `status` is `active`, `lost` (the enclave restarted), `expired`, `not_escrowed` (the vault
-    is locked) or `server` (server-trust mode: usable while the owner's vault session is open).
+    `status` is `active`, `lost` (the enclave restarted), `unavailable` (the enclave holding it
+    does not answer now), `expired`, `not_escrowed` (the vault is locked) or `server`
+    (server-trust mode: usable while the owner's vault session is open).
     Unknown future values are passed through. `allow` is None for a sealed escrow: its owner
     sealed its rules and the server keeps no copy.
     """

@@ -226,7 +226,7 @@ fn error_text(message: &str) -> CallToolResult {
 fn describe(u: &Usable) -> String {
     let state = match u.status.as_str() {
         "active" | "server" => "usable now".to_owned(),
-        "not_escrowed" | "lost" => {
+        "not_escrowed" | "lost" | "unavailable" => {
             "NOT usable now: its owner must unlock the vault (aileron vault unlock)".to_owned()
         }
         "expired" => "NOT usable now: its escrow expired; its owner must unlock again".to_owned(),

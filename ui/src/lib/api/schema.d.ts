@@ -776,7 +776,10 @@ export interface components {
              */
             expires_at: number;
             name: string;
-            /** @description `active`, `expired` or `lost` (the enclave restarted). */
+            /**
+             * @description `active`, `expired`, `lost` (the enclave restarted, or left the configuration) or
+             *     `unavailable` (the enclave holding it does not answer now: unlock again to move it).
+             */
             status: string;
         };
         /** @description The health report. */
@@ -1098,8 +1101,9 @@ export interface components {
             source: string;
             /**
              * @description `active`; `not_escrowed` (the owner must unlock the vault), `lost` (the enclave
-             *     restarted: the owner must unlock again), `expired`; or `server` (server-trust mode: usable
-             *     while the owner's vault session is open).
+             *     restarted: the owner must unlock again), `unavailable` (the enclave holding the escrow
+             *     does not answer now: the owner's next unlock moves it), `expired`; or `server`
+             *     (server-trust mode: usable while the owner's vault session is open).
              */
             status: string;
         };
