@@ -148,11 +148,20 @@ pub async fn revoke(db: &Db, user: &UserId, id: &str) -> Result<(), Error> {
 /// brokered request costs no database write for authentication.
 pub const TOUCH_EVERY_SECS: i64 = 60;
 
+/// The stored form of a presented token (a plain SHA-256: tokens are high-entropy).
+pub fn hash(token: &str) -> String {
+    token_hash(&SecretString::from(token.to_owned()))
+}
+
 /// The live agent behind a presented token.
 pub async fn authenticate(db: &Db, clock: &Clock, token: &str) -> Result<Agent, Error> {
-    let hash = token_hash(&SecretString::from(token.to_owned()));
+    authenticate_hash(db, clock, &hash(token)).await
+}
+
+/// The live agent behind a token's stored form ([`hash`]).
+pub async fn authenticate_hash(db: &Db, clock: &Clock, hash: &str) -> Result<Agent, Error> {
     let now = clock.now();
-    let (row, suspended) = agents::live(&db.pool, &hash, now)
+    let (row, suspended) = agents::live(&db.pool, hash, now)
         .await?
         .ok_or(Error::InvalidToken)?;
     if suspended {

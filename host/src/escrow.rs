@@ -496,21 +496,25 @@ impl Escrows {
         Ok(out)
     }
 
-    /// A brokered request with a vault credential.
+    /// A brokered request with a vault credential. `prefetched` is the credential and its
+    /// escrow's index row when the caller's extractor already read them (an agent token's path).
     pub async fn credential_request(
         &self,
         caller: &Caller,
         name: &str,
         request: &BrokeredRequest,
+        prefetched: Option<escrows::CredentialEscrow>,
     ) -> Result<BrokeredResponse, Error> {
         caller.may_use(name)?;
         let user = &caller.user_id;
         let result = match self.tee.enabled() {
             true => {
                 // An unknown name is refused before anything is audited, as in server trust.
-                let (credential_id, indexed) = escrows::for_credential(&self.db.pool, user, name)
-                    .await?
-                    .ok_or(Error::NotFound)?;
+                let rows = match prefetched {
+                    Some(rows) => rows,
+                    None => escrows::for_credential(&self.db.pool, user, name).await?,
+                };
+                let (credential_id, indexed) = rows.ok_or(Error::NotFound)?;
                 self.via_enclave(user, &credential_id, indexed, request)
                     .await
             }

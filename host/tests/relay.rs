@@ -461,3 +461,103 @@ async fn with_an_enclave_the_server_takes_no_key_and_escrows_only_the_stored_pol
     assert_eq!(listed[0].escrow.as_ref().unwrap().status, "active");
     server.stop().await;
 }
+
+/// An agent token's credential is read while the token is checked (one round trip): the rows
+/// read ahead are used only for a live token, and only its owner's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_tokens_read_ahead_serves_only_a_live_token_and_only_its_owner() {
+    let (_dir, enclave, server, token) = setup("ahead@example.com").await;
+    let upstream = common::e2e::Upstream::start().await;
+    let _vault = unlocked_vault(&server, &token, &enclave, &upstream).await;
+    let create = |owner: String, body: Value| {
+        let server = &server;
+        async move {
+            let (status, agent) = server
+                .call("POST", "/v1/agent-tokens", &owner, Some(body))
+                .await;
+            assert_eq!(status, 201, "{agent}");
+            (
+                agent["token"].as_str().unwrap().to_owned(),
+                agent["id"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+    let request = |agent: String| {
+        let server = &server;
+        let body = json!({"method": "GET", "url": upstream.url("/api/ahead")});
+        async move {
+            server
+                .call("POST", "/v1/credentials/gh/requests", &agent, Some(body))
+                .await
+        }
+    };
+    let (agent, agent_id) = create(token.clone(), json!({"name": "bot"})).await;
+    let (status, answer) = request(agent.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    let seen = upstream.seen();
+    let auth = seen
+        .last()
+        .unwrap()
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        .map(|(_, v)| v.as_str());
+    assert_eq!(auth, Some("Bearer s3cret-value"));
+
+    // Another user's token naming the same credential reaches nothing of the first user's.
+    let stranger = server
+        .verified_account("stranger@example.com", "a long password")
+        .await;
+    let stranger = stranger["access_token"].as_str().unwrap().to_owned();
+    let (theirs, _) = create(stranger, json!({"name": "bot"})).await;
+    let (status, answer) = request(theirs).await;
+    assert_eq!((status, common::code(&answer)), (404, "not_found"));
+
+    // A token restricted to other names does not see it.
+    let (narrow, _) = create(
+        token.clone(),
+        json!({"name": "narrow", "credentials": ["other"]}),
+    )
+    .await;
+    let (status, answer) = request(narrow).await;
+    assert_eq!((status, common::code(&answer)), (404, "not_found"));
+
+    // A suspended owner's token is refused, though its rows were read.
+    let db = server.db.as_ref().unwrap().url.clone();
+    common::execute(
+        &db,
+        "UPDATE users SET status = 'suspended' WHERE email = 'ahead@example.com'".into(),
+    )
+    .await;
+    let (status, answer) = request(agent.clone()).await;
+    assert_eq!((status, common::code(&answer)), (403, "account_suspended"));
+    common::execute(
+        &db,
+        "UPDATE users SET status = 'active' WHERE email = 'ahead@example.com'".into(),
+    )
+    .await;
+    assert_eq!(request(agent.clone()).await.0, 200, "restored");
+
+    // A revoked token, and an expired one, are refused.
+    let (status, _) = server
+        .call(
+            "DELETE",
+            &format!("/v1/agent-tokens/{agent_id}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, answer) = request(agent).await;
+    assert_eq!((status, common::code(&answer)), (401, "invalid_token"));
+    let (short, _) = create(token.clone(), json!({"name": "short", "expires_in": 3600})).await;
+    assert_eq!(request(short.clone()).await.0, 200);
+    server.clock.advance(3601);
+    let (status, answer) = request(short).await;
+    assert_eq!(
+        (status, common::code(&answer)),
+        (401, "invalid_token"),
+        "expired"
+    );
+    server.stop().await;
+}

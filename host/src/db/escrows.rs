@@ -132,25 +132,57 @@ pub async fn get<'c>(
     row.map(escrow).transpose()
 }
 
-/// A vault credential's id and its escrow's row, if any, in one round trip: what a brokered
-/// request through the enclave needs. `None` when the user has no such credential.
+/// The credential and its escrow's index row, for [`for_credential`] and [`for_agent_credential`].
+macro_rules! credential_escrow_select {
+    () => {
+        "SELECT c.id AS credential_row_id, e.id, e.name, e.credential_id, e.escrow_id, e.handle, \
+         e.boot_id, e.enclave, e.expires_at, e.lost_at, e.created_at \
+         FROM credentials c LEFT JOIN escrows e \
+           ON e.user_id = c.user_id AND e.kind = 'credential' AND e.name = c.name "
+    };
+}
+
+/// A vault credential's id and its escrow's row (if any): what a brokered request through the
+/// enclave needs. `None` when there is no such credential.
+pub type CredentialEscrow = Option<(String, Option<EscrowRow>)>;
+
+/// The user's credential `name` and its escrow's row, in one round trip.
 pub async fn for_credential<'c>(
     ex: impl Exec<'c>,
     user: &UserId,
     name: &str,
-) -> Result<Option<(String, Option<EscrowRow>)>, DbError> {
-    let row = sqlx::query(
-        "SELECT c.id AS credential_row_id, e.id, e.name, e.credential_id, e.escrow_id, e.handle, \
-         e.boot_id, e.enclave, e.expires_at, e.lost_at, e.created_at \
-         FROM credentials c LEFT JOIN escrows e \
-           ON e.user_id = c.user_id AND e.kind = 'credential' AND e.name = c.name \
-         WHERE c.user_id = $1 AND c.name = $2",
-    )
+) -> Result<CredentialEscrow, DbError> {
+    let row = sqlx::query(concat!(
+        credential_escrow_select!(),
+        "WHERE c.user_id = $1 AND c.name = $2"
+    ))
     .bind(user.as_str())
     .bind(name)
     .fetch_optional(ex)
     .await?;
-    let Some(row) = row else { return Ok(None) };
+    row.map(credential_escrow).transpose().map(Option::flatten)
+}
+
+/// The same, keyed by an agent token's stored hash, so that it can run while the token is
+/// checked: the caller uses the answer only once the token proved live (its owner is this row's
+/// owner by construction).
+pub async fn for_agent_credential<'c>(
+    ex: impl Exec<'c>,
+    token_hash: &str,
+    name: &str,
+) -> Result<CredentialEscrow, DbError> {
+    let row = sqlx::query(concat!(
+        credential_escrow_select!(),
+        "WHERE c.user_id = (SELECT user_id FROM agent_tokens WHERE token_hash = $1) AND c.name = $2"
+    ))
+    .bind(token_hash)
+    .bind(name)
+    .fetch_optional(ex)
+    .await?;
+    row.map(credential_escrow).transpose().map(Option::flatten)
+}
+
+fn credential_escrow(row: AnyRow) -> Result<CredentialEscrow, DbError> {
     let credential: String = row.try_get("credential_row_id")?;
     let escrowed: Option<String> = row.try_get("id")?;
     let escrow = match escrowed {

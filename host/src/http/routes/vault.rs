@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::escrows::Kind;
 use crate::error::Error;
-use crate::escrow::{Caller, EscrowView};
+use crate::escrow::EscrowView;
 use crate::http::AppState;
-use crate::http::extract::{AuthUser, JsonBody};
+use crate::http::extract::{AuthUser, CredentialCaller, JsonBody};
 use crate::http::routes::escrows::{BrokeredRequestDoc, BrokeredResponseDoc, SealedDoc};
 use crate::vault::service::{
     CredentialView, NewCredential, NewVault, Rewrap, UpdatedCredential, VaultInfo,
@@ -277,14 +277,14 @@ pub async fn escrow_credential(
         (status = 423, body = ErrorBody)))]
 pub async fn credential_request(
     State(state): State<AppState>,
-    caller: Caller,
+    who: CredentialCaller,
     Path(name): Path<String>,
     JsonBody(body): JsonBody<BrokeredRequest>,
 ) -> Result<Json<BrokeredResponse>, Error> {
     Ok(Json(
         state
             .escrows
-            .credential_request(&caller, &name, &body)
+            .credential_request(&who.caller, &name, &body, who.prefetched)
             .await?,
     ))
 }
