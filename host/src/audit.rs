@@ -86,7 +86,14 @@ pub struct Audit {
     last_seq: AtomicI64,
     queue: mpsc::Sender<Pending>,
     stats: Arc<GroupStats>,
+    /// Events older than this are deleted by [`Audit::expire`]; `None` keeps them.
+    retention: Option<std::time::Duration>,
 }
+
+/// Events one expiry statement deletes at most.
+const EXPIRE_BATCH: i64 = 5_000;
+/// Statements one [`Audit::expire`] runs at most (the next upkeep goes on).
+const EXPIRE_BATCHES: usize = 20;
 
 impl Audit {
     /// The log, with its writer task started on the current runtime.
@@ -100,7 +107,33 @@ impl Audit {
             last_seq: AtomicI64::new(0),
             queue,
             stats,
+            retention: None,
         }
+    }
+
+    /// The log, keeping events for `retention` (`AILERON_AUDIT_RETENTION`), or for ever.
+    pub fn retaining(mut self, retention: Option<std::time::Duration>) -> Audit {
+        self.retention = retention;
+        self
+    }
+
+    /// Deletes events older than the retention, oldest first, in bounded batches (at most
+    /// 100,000 a call; the server's upkeep calls it every 10 s). Returns how many.
+    pub async fn expire(&self) -> Result<u64, Error> {
+        let Some(retention) = self.retention else {
+            return Ok(0);
+        };
+        let keep = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX / 2);
+        let before = self.clock.now().saturating_sub(keep);
+        let mut expired = 0;
+        for _ in 0..EXPIRE_BATCHES {
+            let n = audit::expire(&self.db.pool, before, EXPIRE_BATCH).await?;
+            expired += n;
+            if n < EXPIRE_BATCH as u64 {
+                break;
+            }
+        }
+        Ok(expired)
     }
 
     /// How the writer has grouped events so far.

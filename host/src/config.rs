@@ -161,6 +161,8 @@ pub struct Config {
     pub mail_from: String,
     pub kek_session_ttl: Duration,
     pub escrow_ttl: Duration,
+    /// `AILERON_AUDIT_RETENTION`: audit events older than this are deleted; `None` keeps them.
+    pub audit_retention: Option<Duration>,
     pub tee: TeeProvider,
     pub enclave_port: u16,
     pub enclave_audience: Option<String>,
@@ -270,6 +272,7 @@ impl TryFrom<RawConfig> for Config {
             mail_from: mail_from(&raw)?,
             kek_session_ttl: duration(&raw, "AILERON_KEK_SESSION_TTL", "24h")?,
             escrow_ttl: duration(&raw, "AILERON_ESCROW_TTL", "168h")?,
+            audit_retention: audit_retention(&raw)?,
             tee: tee(&raw)?,
             enclave_port: parse_or(
                 &raw,
@@ -407,6 +410,22 @@ fn duration(raw: &RawConfig, var: &'static str, default: &str) -> Result<Duratio
     match humantime::parse_duration(value) {
         Ok(d) if !d.is_zero() => Ok(d),
         _ => Err(invalid(var, value, EXPECTED)),
+    }
+}
+
+/// How long audit events are kept: unset keeps them; else at least one day.
+fn audit_retention(raw: &RawConfig) -> Result<Option<Duration>, ConfigError> {
+    const VAR: &str = "AILERON_AUDIT_RETENTION";
+    match raw.get(VAR) {
+        None => Ok(None),
+        Some(value) => match humantime::parse_duration(value) {
+            Ok(d) if d >= Duration::from_secs(24 * 3600) => Ok(Some(d)),
+            _ => Err(invalid(
+                VAR,
+                value,
+                "unset (keep every event) or a duration of at least 1d, such as 90d",
+            )),
+        },
     }
 }
 

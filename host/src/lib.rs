@@ -105,7 +105,8 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
         admission: admission.clone(),
     };
     let tee = Arc::new(tee::Tee::start(tee::TeeSettings::from_config(config)?, access).await?);
-    let audit = Arc::new(audit::Audit::new(db.clone(), clock.clone()));
+    let audit =
+        Arc::new(audit::Audit::new(db.clone(), clock.clone()).retaining(config.audit_retention));
     let trust = match tee.enabled() {
         true => vault::Trust::Enclave,
         false => vault::Trust::Server,
@@ -188,6 +189,14 @@ fn spawn_watch(state: &AppState) {
             let now = state.auth.clock.now();
             if let Err(e) = state.instance.announce(&state.db, now).await {
                 tracing::warn!(error = %e, "could not announce this replica");
+            }
+            match state.audit.expire().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    events = n,
+                    "audit events past AILERON_AUDIT_RETENTION deleted"
+                ),
+                Err(e) => tracing::warn!(error = %e, "could not expire audit events"),
             }
             if let Err(e) = state.limiter.sweep(now).await {
                 tracing::warn!(error = %e, "could not sweep rate windows");

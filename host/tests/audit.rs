@@ -17,7 +17,10 @@ use common::{Backend, TestDb};
 use secrecy::SecretString;
 use serde_json::json;
 
-both_backends!(concurrent_events_share_commits_and_one_that_cannot_be_stored_fails_alone);
+both_backends!(
+    concurrent_events_share_commits_and_one_that_cannot_be_stored_fails_alone,
+    events_past_the_retention_are_deleted_and_younger_ones_kept
+);
 
 async fn users(db: &Db, n: usize) -> Vec<UserId> {
     let enterprise = UserId::random();
@@ -109,6 +112,50 @@ async fn concurrent_events_share_commits_and_one_that_cannot_be_stored_fails_alo
             .unwrap()
             .is_empty()
     );
+    db.pool.close().await;
+    tdb.cleanup().await;
+}
+
+async fn events_past_the_retention_are_deleted_and_younger_ones_kept(b: Backend) {
+    let tdb = TestDb::new(b).await;
+    let database = match b {
+        Backend::Postgres => Database::Postgres(SecretString::from(tdb.url.clone())),
+        Backend::Sqlite => Database::Sqlite(SecretString::from(tdb.url.clone())),
+    };
+    let db = Db::connect(&database, None).await.unwrap();
+    db.migrate().await.unwrap();
+    let people = users(&db, 2).await;
+    let clock = Clock::default();
+    let day = 24 * 3600;
+    let kept = Audit::new(db.clone(), clock.clone());
+    let log = Audit::new(db.clone(), clock.clone())
+        .retaining(Some(std::time::Duration::from_secs(30 * day as u64)));
+    for user in &people {
+        for _ in 0..3 {
+            log.record(user, &Actor::User, "old", json!({}))
+                .await
+                .unwrap();
+        }
+    }
+    // 31 days on: the old events are past a 30-day retention; two new ones are not.
+    clock.advance(31 * day);
+    for user in &people {
+        log.record(user, &Actor::User, "new", json!({}))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        kept.expire().await.unwrap(),
+        0,
+        "no retention keeps every event"
+    );
+    assert_eq!(log.expire().await.unwrap(), 6);
+    for user in &people {
+        let page = log.page(user, &Filter::default(), 10).await.unwrap();
+        let actions: Vec<&str> = page.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["new"]);
+    }
+    assert_eq!(log.expire().await.unwrap(), 0, "nothing more to delete");
     db.pool.close().await;
     tdb.cleanup().await;
 }

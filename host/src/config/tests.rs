@@ -393,3 +393,24 @@ fn an_enclave_fleet_is_a_list_of_distinct_https_urls_given_one_way() {
         matches!(cs.tee, TeeProvider::ConfidentialSpace { enclave_urls, .. } if enclave_urls.len() == 2)
     );
 }
+
+#[test]
+fn audit_retention_is_unset_or_at_least_a_day() {
+    assert_eq!(with(&[]).unwrap().audit_retention, None);
+    assert_eq!(
+        with(&[("AILERON_AUDIT_RETENTION", "90d")])
+            .unwrap()
+            .audit_retention,
+        Some(Duration::from_secs(90 * 24 * 3600))
+    );
+    for bad in ["23h", "0s", "forever"] {
+        let err = with(&[("AILERON_AUDIT_RETENTION", bad)])
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            err.starts_with("AILERON_AUDIT_RETENTION") && err.contains("at least 1d"),
+            "{bad}: {err}"
+        );
+    }
+}

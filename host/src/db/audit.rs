@@ -81,6 +81,20 @@ pub async fn insert_many<'c>(
     Ok(())
 }
 
+/// Deletes at most `batch` events older than `before` (Unix seconds), oldest first; returns how
+/// many. Small batches keep each statement short under write load.
+pub async fn expire<'c>(ex: impl Exec<'c>, before: i64, batch: i64) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "DELETE FROM audit_events WHERE id IN \
+         (SELECT id FROM audit_events WHERE at < $1 ORDER BY at LIMIT $2)",
+    )
+    .bind(before)
+    .bind(batch)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// A filter's value, bound in the order its condition was written.
 enum Bound<'a> {
     Text(&'a str),
