@@ -225,9 +225,17 @@ impl Escrows {
             match enclave.client().relay_attestation(nonce).await {
                 Ok(doc) => return Ok(doc),
                 Err(aileron_sdk::Error::Invalid(m)) => return Err(Error::InvalidRequest(m)),
-                Err(e) => {
-                    enclave.set_health(Err(&e.to_string()));
+                // Only an enclave that cannot be reached is passed over; one that answers with
+                // a refusal (its attestation rate limit, say) is the user's enclave still.
+                Err(aileron_sdk::Error::Transport(m)) => {
+                    enclave.set_health(Err(&m));
                     last = Some(Error::EnclaveUnavailable(format!(
+                        "enclave {}: {m}",
+                        enclave.id
+                    )));
+                }
+                Err(e) => {
+                    return Err(Error::EnclaveUnavailable(format!(
                         "enclave {}: {e}",
                         enclave.id
                     )));
