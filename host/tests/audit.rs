@@ -9,12 +9,9 @@ use std::sync::atomic::Ordering;
 
 use aileron_host::audit::{Actor, Audit};
 use aileron_host::clock::Clock;
-use aileron_host::config::Database;
-use aileron_host::db::Db;
 use aileron_host::db::audit::Filter;
 use aileron_host::ids::UserId;
-use common::{Backend, TestDb};
-use secrecy::SecretString;
+use common::{Backend, TestDb, users};
 use serde_json::json;
 
 both_backends!(
@@ -22,38 +19,9 @@ both_backends!(
     events_past_the_retention_are_deleted_and_younger_ones_kept
 );
 
-async fn users(db: &Db, n: usize) -> Vec<UserId> {
-    let enterprise = UserId::random();
-    sqlx::query(
-        "INSERT INTO enterprises (id, name, kind, domain, created_at) VALUES ($1, 'acme', 'personal', NULL, 0)",
-    )
-    .bind(enterprise.as_str())
-    .execute(&db.pool)
-    .await
-    .unwrap();
-    let mut out = Vec::new();
-    for _ in 0..n {
-        let user = UserId::random();
-        sqlx::query("INSERT INTO users (id, enterprise_id, email, role, created_at) VALUES ($1, $2, $3, 'owner', 0)")
-            .bind(user.as_str())
-            .bind(enterprise.as_str())
-            .bind(format!("{user}@acme.test"))
-            .execute(&db.pool)
-            .await
-            .unwrap();
-        out.push(user);
-    }
-    out
-}
-
 async fn concurrent_events_share_commits_and_one_that_cannot_be_stored_fails_alone(b: Backend) {
     let tdb = TestDb::new(b).await;
-    let database = match b {
-        Backend::Postgres => Database::Postgres(SecretString::from(tdb.url.clone())),
-        Backend::Sqlite => Database::Sqlite(SecretString::from(tdb.url.clone())),
-    };
-    let db = Db::connect(&database, None).await.unwrap();
-    db.migrate().await.unwrap();
+    let db = tdb.open(b).await;
     let people = users(&db, 8).await;
     let log = Arc::new(Audit::new(db.clone(), Clock::default()));
 
@@ -118,12 +86,7 @@ async fn concurrent_events_share_commits_and_one_that_cannot_be_stored_fails_alo
 
 async fn events_past_the_retention_are_deleted_and_younger_ones_kept(b: Backend) {
     let tdb = TestDb::new(b).await;
-    let database = match b {
-        Backend::Postgres => Database::Postgres(SecretString::from(tdb.url.clone())),
-        Backend::Sqlite => Database::Sqlite(SecretString::from(tdb.url.clone())),
-    };
-    let db = Db::connect(&database, None).await.unwrap();
-    db.migrate().await.unwrap();
+    let db = tdb.open(b).await;
     let people = users(&db, 2).await;
     let clock = Clock::default();
     let day = 24 * 3600;

@@ -5,13 +5,9 @@
 #[macro_use]
 mod common;
 
-use aileron_host::config::Database;
-use aileron_host::db::Db;
 use aileron_host::db::audit::{AuditRow, Filter};
 use aileron_host::db::escrows::{self, EscrowRow, Kind};
-use aileron_host::ids::UserId;
-use common::{Backend, Options, TestDb, TestServer, code};
-use secrecy::SecretString;
+use common::{Backend, Options, TestDb, TestServer, code, users};
 use serde_json::json;
 
 /// A second replica of `first`: the same database, its own process state.
@@ -32,17 +28,8 @@ both_backends!(escrows_of_enclaves_no_longer_configured_are_lost_and_older_rows_
 
 async fn escrows_of_enclaves_no_longer_configured_are_lost_and_older_rows_are_adopted(b: Backend) {
     let tdb = TestDb::new(b).await;
-    let database = match b {
-        Backend::Postgres => Database::Postgres(SecretString::from(tdb.url.clone())),
-        Backend::Sqlite => Database::Sqlite(SecretString::from(tdb.url.clone())),
-    };
-    let db = Db::connect(&database, None).await.unwrap();
-    db.migrate().await.unwrap();
-    let user = UserId::random();
-    sqlx::query("INSERT INTO enterprises (id, name, kind, domain, created_at) VALUES ('e', 'e', 'personal', NULL, 0)")
-        .execute(&db.pool).await.unwrap();
-    sqlx::query("INSERT INTO users (id, enterprise_id, email, role, created_at) VALUES ($1, 'e', 'r@acme.test', 'owner', 0)")
-        .bind(user.as_str()).execute(&db.pool).await.unwrap();
+    let db = tdb.open(b).await;
+    let user = users(&db, 1).await.remove(0);
     for (name, enclave) in [
         ("old", ""),
         ("kept", "https://b:1"),
@@ -125,17 +112,11 @@ async fn wrong_codes_spread_over_two_replicas_void_the_code_as_on_one() {
 #[tokio::test]
 async fn concurrent_guesses_on_any_replicas_get_no_more_than_five_comparisons() {
     let tdb = TestDb::new(Backend::Postgres).await;
-    let database = Database::Postgres(SecretString::from(tdb.url.clone()));
     let (one, two) = (
-        Db::connect(&database, None).await.unwrap(),
-        Db::connect(&database, None).await.unwrap(),
+        tdb.open(Backend::Postgres).await,
+        tdb.open(Backend::Postgres).await,
     );
-    one.migrate().await.unwrap();
-    let user = UserId::random();
-    sqlx::query("INSERT INTO enterprises (id, name, kind, domain, created_at) VALUES ('e', 'e', 'personal', NULL, 0)")
-        .execute(&one.pool).await.unwrap();
-    sqlx::query("INSERT INTO users (id, enterprise_id, email, role, created_at) VALUES ($1, 'e', 'g@acme.test', 'owner', 0)")
-        .bind(user.as_str()).execute(&one.pool).await.unwrap();
+    let user = users(&one, 1).await.remove(0);
     aileron_host::db::codes::put(&one.pool, &user, "hash", i64::MAX / 2, 0, 900)
         .await
         .unwrap();
@@ -194,17 +175,11 @@ async fn sign_in_attempts_spread_over_two_replicas_meet_one_budget() {
 #[tokio::test]
 async fn an_audit_walk_over_events_two_replicas_wrote_in_the_same_microsecond_sees_each_once() {
     let tdb = TestDb::new(Backend::Postgres).await;
-    let database = Database::Postgres(SecretString::from(tdb.url.clone()));
     let replicas = [
-        Db::connect(&database, None).await.unwrap(),
-        Db::connect(&database, None).await.unwrap(),
+        tdb.open(Backend::Postgres).await,
+        tdb.open(Backend::Postgres).await,
     ];
-    replicas[0].migrate().await.unwrap();
-    let user = UserId::random();
-    sqlx::query("INSERT INTO enterprises (id, name, kind, domain, created_at) VALUES ('e', 'e', 'personal', NULL, 0)")
-        .execute(&replicas[0].pool).await.unwrap();
-    sqlx::query("INSERT INTO users (id, enterprise_id, email, role, created_at) VALUES ($1, 'e', 'w@acme.test', 'owner', 0)")
-        .bind(user.as_str()).execute(&replicas[0].pool).await.unwrap();
+    let user = users(&replicas[0], 1).await.remove(0);
     // Each replica writes 30 events whose process clocks read the same microseconds: the
     // per-process cursor of earlier builds gave both the same `seq`s.
     let mut written = Vec::new();

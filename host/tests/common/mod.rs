@@ -112,6 +112,25 @@ impl TestDb {
         }
     }
 
+    /// A pool on this database with the migrations applied (as a server's).
+    #[allow(dead_code)]
+    pub async fn open(&self, backend: Backend) -> aileron_host::db::Db {
+        use secrecy::SecretString;
+        let database = match backend {
+            Backend::Postgres => {
+                aileron_host::config::Database::Postgres(SecretString::from(self.url.clone()))
+            }
+            Backend::Sqlite => {
+                aileron_host::config::Database::Sqlite(SecretString::from(self.url.clone()))
+            }
+        };
+        let db = aileron_host::db::Db::connect(&database, None)
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        db
+    }
+
     pub async fn cleanup(self) {
         if let Some(name) = &self.pg_name
             && let Ok(mut admin) = sqlx::AnyConnection::connect(&pg_admin_url()).await
@@ -125,6 +144,32 @@ impl TestDb {
             }
         }
     }
+}
+
+/// `n` users of one new enterprise, straight in the database (for storage-level tests).
+#[allow(dead_code)]
+pub async fn users(db: &aileron_host::db::Db, n: usize) -> Vec<aileron_host::ids::UserId> {
+    let enterprise = aileron_host::ids::UserId::random();
+    sqlx::query(
+        "INSERT INTO enterprises (id, name, kind, domain, created_at) VALUES ($1, 'acme', 'personal', NULL, 0)",
+    )
+    .bind(enterprise.as_str())
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let user = aileron_host::ids::UserId::random();
+        sqlx::query("INSERT INTO users (id, enterprise_id, email, role, created_at) VALUES ($1, $2, $3, 'owner', 0)")
+            .bind(user.as_str())
+            .bind(enterprise.as_str())
+            .bind(format!("{user}@acme.test"))
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        out.push(user);
+    }
+    out
 }
 
 /// Records the JSON bodies of `POST /emails`, like Resend's API.
