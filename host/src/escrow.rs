@@ -172,77 +172,64 @@ impl Escrows {
         }
     }
 
-    /// Relays a sealed credential to the user's enclave with the user's admission ticket. An
-    /// enclave that cannot be reached is passed over for the next in the user's placement: the
-    /// ciphertext opens only in the enclave the client attested, so no other can use it.
+    /// Calls the user's enclave: the first of their placement that can be reached. An enclave
+    /// that cannot be reached is marked unhealthy and passed over for the next; any other answer
+    /// (success or refusal) is the user's enclave's and is returned with it. Only the upkeep's
+    /// check marks an enclave healthy again (it also verifies the attestation).
+    async fn at_users_enclave<'a, T, Fut>(
+        &'a self,
+        user: &UserId,
+        lost: &str,
+        call: impl Fn(&'a Enclave) -> Fut,
+    ) -> Result<(T, &'a Enclave), Error>
+    where
+        Fut: Future<Output = Result<T, aileron_sdk::Error>>,
+    {
+        if !self.tee.enabled() {
+            return Err(Error::TeeDisabled);
+        }
+        let mut last = Error::TeeDisabled;
+        for enclave in self.tee.placement(user) {
+            match call(enclave).await {
+                Ok(value) => return Ok((value, enclave)),
+                Err(aileron_sdk::Error::Transport(m)) => {
+                    enclave.set_health(Err(&m));
+                    last = Error::EnclaveUnavailable(format!("enclave {}: {m}", enclave.id));
+                }
+                Err(e) => return Err(self.enclave_error(enclave, e, lost).await),
+            }
+        }
+        Err(last)
+    }
+
+    /// Relays a sealed credential to the user's enclave with the user's admission ticket. The
+    /// ciphertext opens only in the enclave the client attested, so passing over one that cannot
+    /// be reached hands it to no other enclave that could use it.
     async fn relay(
         &self,
         user: &UserId,
         body: &EscrowRequest,
         lost: &str,
     ) -> Result<(Escrow, &Enclave), Error> {
-        if !self.tee.enabled() {
-            return Err(Error::TeeDisabled);
-        }
         let ticket = self.admission.for_user(user)?;
-        let mut last = None;
-        for enclave in self.tee.placement(user) {
-            match enclave
-                .client()
-                .escrow_sealed(body, ticket.expose_secret())
-                .await
-            {
-                Ok(escrow) => {
-                    enclave.set_health(Ok(()));
-                    return Ok((escrow, enclave));
-                }
-                Err(aileron_sdk::Error::Transport(m)) => {
-                    enclave.set_health(Err(&m));
-                    last = Some(Error::EnclaveUnavailable(format!(
-                        "enclave {}: {m}",
-                        enclave.id
-                    )));
-                }
-                Err(e) => return Err(self.enclave_error(enclave, e, lost).await),
-            }
-        }
-        Err(last.unwrap_or(Error::TeeDisabled))
+        self.at_users_enclave(user, lost, |enclave| {
+            enclave.client().escrow_sealed(body, ticket.expose_secret())
+        })
+        .await
     }
 
     /// Relays the attestation of the user's enclave for the caller's nonce, unchanged (the
-    /// caller verifies it and seals to that enclave). An enclave that cannot be reached is passed
-    /// over for the next in the user's placement, as [`Escrows::relay`] does.
+    /// caller verifies it and seals to that enclave).
     pub async fn relay_attestation(
         &self,
         user: &UserId,
         nonce: &str,
     ) -> Result<aileron_sdk::wire::AttestationResponse, Error> {
-        if !self.tee.enabled() {
-            return Err(Error::TeeDisabled);
-        }
-        let mut last = None;
-        for enclave in self.tee.placement(user) {
-            match enclave.client().relay_attestation(nonce).await {
-                Ok(doc) => return Ok(doc),
-                Err(aileron_sdk::Error::Invalid(m)) => return Err(Error::InvalidRequest(m)),
-                // Only an enclave that cannot be reached is passed over; one that answers with
-                // a refusal (its attestation rate limit, say) is the user's enclave still.
-                Err(aileron_sdk::Error::Transport(m)) => {
-                    enclave.set_health(Err(&m));
-                    last = Some(Error::EnclaveUnavailable(format!(
-                        "enclave {}: {m}",
-                        enclave.id
-                    )));
-                }
-                Err(e) => {
-                    return Err(Error::EnclaveUnavailable(format!(
-                        "enclave {}: {e}",
-                        enclave.id
-                    )));
-                }
-            }
-        }
-        Err(last.unwrap_or(Error::TeeDisabled))
+        self.at_users_enclave(user, LOST_VAULT, |enclave| {
+            enclave.client().relay_attestation(nonce)
+        })
+        .await
+        .map(|(doc, _)| doc)
     }
 
     /// An index row as the API shows it: an escrow whose enclave left the configuration is

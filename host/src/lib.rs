@@ -174,8 +174,9 @@ pub async fn build_state(config: &Config, clock: Clock) -> Result<AppState, Star
 const WATCH_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Background upkeep for as long as the state lives: expired vault sessions are dropped (their
-/// keys zeroized), the enclave is re-attested when its token nears expiry, and a new enclave
-/// boot marks the escrows of older boots lost.
+/// keys zeroized), this replica announces itself, audit events past the retention are deleted,
+/// ended rate windows are swept, and every enclave is checked (re-attested when its token nears
+/// expiry; a new boot marks that enclave's escrows of older boots lost).
 fn spawn_watch(state: &AppState) {
     let weak = Arc::downgrade(&state.0);
     tokio::spawn(async move {

@@ -410,7 +410,7 @@ impl Tee {
     }
 
     /// Attests (again) every enclave that needs it, all at once; records which are usable.
-    pub async fn refresh(&self) {
+    async fn refresh(&self) {
         let checks = self.enclaves.iter().map(|e| async move {
             match e.client.attested().await {
                 Ok(_) => e.set_health(Ok(())),

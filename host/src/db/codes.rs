@@ -5,14 +5,6 @@ use sqlx::Row;
 use super::{DbError, Exec};
 use crate::ids::UserId;
 
-/// A pending verification.
-#[derive(Debug)]
-pub struct PendingCode {
-    pub code_hash: String,
-    pub attempts: i64,
-    pub expires_at: i64,
-}
-
 /// Replaces the user's pending code. Wrong attempts are kept across a resend until `window`
 /// seconds have passed since the first code of the window: asking for a new code does not buy
 /// new guesses.
@@ -79,22 +71,4 @@ pub async fn consume<'c>(
         .execute(ex)
         .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// The user's pending code, if any (tests read the attempt count).
-pub async fn get<'c>(ex: impl Exec<'c>, user: &UserId) -> Result<Option<PendingCode>, DbError> {
-    let row = sqlx::query(
-        "SELECT code_hash, attempts, expires_at FROM email_verifications WHERE user_id = $1",
-    )
-    .bind(user.as_str())
-    .fetch_optional(ex)
-    .await?;
-    row.map(|r| {
-        Ok(PendingCode {
-            code_hash: r.try_get("code_hash")?,
-            attempts: r.try_get("attempts")?,
-            expires_at: r.try_get("expires_at")?,
-        })
-    })
-    .transpose()
 }

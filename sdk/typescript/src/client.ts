@@ -256,21 +256,35 @@ function isPlain(value: object): boolean {
 /** The server's answer, read whole but never past MAX_ANSWER_BYTES. */
 async function readBounded(answer: Response): Promise<Uint8Array> {
   if (answer.body === null) return new Uint8Array(0);
-  const reader = answer.body.getReader();
+  return readAtMost(answer.body, MAX_ANSWER_BYTES, () =>
+    new UnexpectedResponse(
+      "unexpected_response",
+      `the server's answer is over ${MAX_ANSWER_BYTES} bytes`,
+      null,
+      answer.status,
+    ),
+  );
+}
+
+/**
+ * A stream read whole into one array; as soon as it passes `limit` bytes the stream is cancelled
+ * and `tooLarge()` is thrown, so an endless body never fills memory.
+ */
+export async function readAtMost(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  tooLarge: () => Error,
+): Promise<Uint8Array> {
+  const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.length;
-    if (size > MAX_ANSWER_BYTES) {
+    if (size > limit) {
       await reader.cancel().catch(() => undefined);
-      throw new UnexpectedResponse(
-        "unexpected_response",
-        `the server's answer is over ${MAX_ANSWER_BYTES} bytes`,
-        null,
-        answer.status,
-      );
+      throw tooLarge();
     }
     chunks.push(value);
   }
@@ -278,7 +292,7 @@ async function readBounded(answer: Response): Promise<Uint8Array> {
 }
 
 /** Chunks as one array. */
-export function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
+function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
   const out = new Uint8Array(size);
   let at = 0;
   for (const chunk of chunks) {

@@ -10,7 +10,7 @@
  * refusals throw `AileronError`.
  */
 
-import { Client, type ClientOptions, concat } from "./client.js";
+import { Client, type ClientOptions, readAtMost } from "./client.js";
 import { ConfigurationError, UnexpectedResponse, UnsupportedBody } from "./errors.js";
 import type { AileronResponse } from "./response.js";
 import {
@@ -88,20 +88,8 @@ export function forwarded(headers: Headers): HeaderPair[] {
 /** A request body read whole, refused as soon as it cannot fit a brokered request. */
 async function buffered(body: ReadableStream<Uint8Array> | null): Promise<Uint8Array | undefined> {
   if (body === null) return undefined;
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      throw bodyTooLarge(MAX_BODY_BYTES, false);
-    }
-    chunks.push(value);
-  }
-  return size === 0 ? undefined : concat(chunks, size);
+  const bytes = await readAtMost(body, MAX_BODY_BYTES, () => bodyTooLarge(MAX_BODY_BYTES, false));
+  return bytes.length === 0 ? undefined : bytes;
 }
 
 // Statuses whose Response must have no body (the Response constructor refuses one).
